@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cockpit import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/grids/", include("grids.urls")),
+    path("open311/v2/", include("events.open311.urls")),  # Open311 GeoReport v2
+    path("", include("events.urls")),  # 随手拍, tracking, intake APIs, webhooks, Open311
+    path("", include("dispatch.urls")),  # operator console, routing, live push
+]

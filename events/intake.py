@@ -1,0 +1,251 @@
+"""Webhook adapters: one external report (110, 119, 12345, video AI, IoT) → a checked
+services.ReportInput, or an ApplicationError with field messages. Nothing here writes; the
+batch is written by services.case_report_many.
+
+Field names per source (JSON; snake_case; every place is WGS84 unless ``crs`` says gcj02):
+- common: lng, lat, crs, address, description, category (a code: 5-digit standard, 4-digit legacy,
+  or local "L…"), grade (1/2/3), title, occurred_at
+- 110 / 119: incident_no (→ external id, required), caller_phone, caller_name, alarm_type
+- 12345: order_no (required), appeal_type (consult/help/complaint/report/suggestion/praise or
+  咨询/求助/投诉/举报/建议/表扬), channel, anonymous, confidential, due_at, caller_name,
+  caller_phone, content (or description)
+- video_ai: event_id (required), camera_id (required), detection_type, confidence (0–1),
+  snapshot (base64) or snapshot_url (stored, never fetched by the server), captured_at
+- iot: event_id (required), sensor_id (required), alarm_type, value, unit
+"""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import serializers
+
+from cockpit.errors import ApplicationError, _as_list
+from events import taxonomy_data
+from events.media import photos_check, upload_from_base64
+from events.models import Case, HotlineOrder
+from events.services import Reporter, ReportInput, category_resolve
+from events.taxonomy import category_for_type
+
+SOURCES = ("110", "119", "12345", "video_ai", "iot")
+MAX_BATCH = 500
+
+APPEAL_LABELS = {str(label): value for value, label in HotlineOrder.AppealType.choices}
+APPEAL_LABELS.update(
+    {
+        "咨询": "consult",
+        "求助": "help",
+        "投诉": "complaint",
+        "举报": "report",
+        "建议": "suggestion",
+        "表扬": "praise",
+    }
+)
+
+
+class _Common(serializers.Serializer):
+    lng = serializers.FloatField(required=False, allow_null=True)
+    lat = serializers.FloatField(required=False, allow_null=True)
+    crs = serializers.ChoiceField(choices=["wgs84", "gcj02"], required=False, default="wgs84")
+    address = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=True, default=""
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    category = serializers.CharField(required=False, allow_blank=True, default="")
+    grade = serializers.IntegerField(required=False, allow_null=True)
+    title = serializers.CharField(required=False, allow_blank=True, default="")
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class _Alarm(_Common):
+    incident_no = serializers.CharField(max_length=128)
+    caller_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    caller_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    alarm_type = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class _Hotline(_Common):
+    order_no = serializers.CharField(max_length=64)
+    appeal_type = serializers.CharField()
+    channel = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)
+    anonymous = serializers.BooleanField(required=False, default=False)
+    confidential = serializers.BooleanField(required=False, default=False)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    caller_phone = serializers.CharField(required=False, allow_blank=True, default="")
+    caller_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    content = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_appeal_type(self, value: str) -> str:
+        value = value.strip()
+        if value in HotlineOrder.AppealType.values:
+            return value
+        if value in APPEAL_LABELS:
+            return APPEAL_LABELS[value]
+        raise serializers.ValidationError(
+            gettext_lazy("诉求类型只能是咨询、求助、投诉、举报、建议或表扬。")
+        )
+
+
+class _Video(_Common):
+    event_id = serializers.CharField(max_length=128)
+    camera_id = serializers.CharField(max_length=64)
+    detection_type = serializers.CharField(required=False, allow_blank=True, default="")
+    confidence = serializers.FloatField(
+        required=False, allow_null=True, min_value=0.0, max_value=1.0
+    )
+    snapshot = serializers.CharField(required=False, allow_blank=True, default="")
+    snapshot_url = serializers.URLField(
+        required=False, allow_blank=True, default="", max_length=1000
+    )
+    captured_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class _Iot(_Common):
+    event_id = serializers.CharField(max_length=128)
+    sensor_id = serializers.CharField(max_length=64)
+    alarm_type = serializers.CharField(required=False, allow_blank=True, default="")
+    value = serializers.FloatField(required=False, allow_null=True)
+    unit = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)
+
+
+SERIALIZERS = {"110": _Alarm, "119": _Alarm, "12345": _Hotline, "video_ai": _Video, "iot": _Iot}
+
+
+def _invalid(fields: dict) -> ApplicationError:
+    return ApplicationError(
+        _("提交的内容有误，请检查标出的字段。"), fields={k: _as_list(v) for k, v in fields.items()}
+    )
+
+
+def _category(source: str, d: dict):
+    """An explicit category code wins; otherwise the source's type tables (taxonomy_data)."""
+    if d.get("category"):
+        return category_resolve(code=d["category"])
+    if source in ("110", "119"):
+        table = taxonomy_data.ALARM_TYPES[source]
+        found = category_for_type(
+            table=table, type_name=d.get("alarm_type", ""), default=table["_default"]
+        )
+        field = "alarm_type"
+    elif source == "video_ai":
+        found = category_for_type(
+            table=taxonomy_data.DETECTION_TYPES, type_name=d.get("detection_type", "")
+        )
+        field = "detection_type"
+    elif source == "iot":
+        found = category_for_type(
+            table=taxonomy_data.IOT_ALARM_TYPES, type_name=d.get("alarm_type", "")
+        )
+        field = "alarm_type"
+    else:
+        found, field = None, "category"
+    if found is None:
+        raise ApplicationError(
+            _("未知的事件类别。"),
+            fields={field: [_("无法识别的类型，请提供 category（事件类别编码）。")]},
+        )
+    return found
+
+
+def intake_parse(*, source: str, item, snapshot_upload=None) -> ReportInput:
+    """One webhook item → ReportInput; ApplicationError (with fields) when it cannot be taken."""
+    if not isinstance(item, dict):
+        raise ApplicationError(
+            _("每条上报须为 JSON 对象。"),
+            fields={"non_field_errors": [_("每条上报须为 JSON 对象。")]},
+        )
+    serializer = SERIALIZERS[source](data=item)
+    if not serializer.is_valid():
+        raise _invalid(serializer.errors)
+    d = serializer.validated_data
+    try:
+        category = _category(source, d)
+    except ApplicationError:
+        raise
+    extra: dict = {}
+    if d.get("occurred_at"):
+        extra["occurred_at"] = d["occurred_at"].isoformat()
+    photos = []
+    reporter = Reporter(label=str(Case.Source(source).label))
+    hotline = None
+    description = d.get("description", "")
+    if source in ("110", "119"):
+        external_id = d["incident_no"]
+        reporter.phone, reporter.name = d.get("caller_phone", ""), d.get("caller_name", "")
+        if d.get("alarm_type"):
+            extra["alarm_type"] = d["alarm_type"][:32]
+    elif source == "12345":
+        external_id = d["order_no"]
+        description = description or d.get("content", "")
+        reporter.phone, reporter.name = d.get("caller_phone", ""), d.get("caller_name", "")
+        hotline = {
+            "order_no": d["order_no"],
+            "appeal_type": d["appeal_type"],
+            "channel": d.get("channel", ""),
+            "anonymous": d.get("anonymous", False),
+            "confidential": d.get("confidential", False),
+            "due_at": d.get("due_at"),
+        }
+    elif source == "video_ai":
+        external_id = d["event_id"]
+        extra.update(
+            {
+                "camera_id": d["camera_id"],
+                "detection_type": d.get("detection_type", ""),
+                "confidence": d.get("confidence"),
+            }
+        )
+        if d.get("captured_at"):
+            extra["captured_at"] = d["captured_at"].isoformat()
+        if d.get("snapshot_url"):
+            # Stored as a reference for staff to open; the server never fetches it (no SSRF).
+            extra["snapshot_url"] = d["snapshot_url"]
+        if snapshot_upload is not None:
+            photos = photos_check([snapshot_upload], field="snapshot")
+        elif d.get("snapshot"):
+            photos = photos_check(
+                [upload_from_base64(d["snapshot"], name=f"{external_id}.jpg", field="snapshot")],
+                field="snapshot",
+            )
+    else:  # iot
+        external_id = d["event_id"]
+        extra.update(
+            {
+                "sensor_id": d["sensor_id"],
+                "alarm_type": d.get("alarm_type", ""),
+                "value": d.get("value"),
+                "unit": d.get("unit", ""),
+            }
+        )
+    return ReportInput(
+        source=source,
+        category=category,
+        description=description,
+        lng=d.get("lng"),
+        lat=d.get("lat"),
+        crs=d.get("crs") or "wgs84",
+        address=d.get("address", ""),
+        photos=photos,
+        reporter=reporter,
+        external_id=external_id,
+        grade=d.get("grade"),
+        title=d.get("title", ""),
+        extra=extra,
+        hotline=hotline,
+    )
+
+
+def intake_items(payload) -> tuple[list, bool]:
+    """The items of a webhook body and whether it was a batch ({"reports": [...]})."""
+    if isinstance(payload, dict) and "reports" in payload:
+        reports = payload["reports"]
+        if not isinstance(reports, list) or not reports:
+            raise ApplicationError(
+                _("reports 须为非空数组。"), fields={"reports": [_("须为非空数组。")]}
+            )
+        if len(reports) > MAX_BATCH:
+            raise ApplicationError(
+                _("一次最多提交 %(n)d 条。") % {"n": MAX_BATCH},
+                fields={"reports": [_("一次最多提交 %(n)d 条。") % {"n": MAX_BATCH}]},
+                status_code=413,
+            )
+        return reports, True
+    return [payload], False

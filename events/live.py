@@ -1,0 +1,175 @@
+"""Live push of case log entries over the Channels layer (Redis).
+
+Groups (consumers in dispatch join the narrow ones their user may see):
+- ``dispatch.node.<id>``  every circle on the case's path (town, area, station, squad, grid)
+- ``dispatch.staff.<id>`` the case's handler
+- ``events.case.<id>``    anyone watching the case (console case page, the reporter's tracking page)
+Each message carries the log entry's id as ``seq``; a client that reconnects asks for entries
+after the last seq it saw, so a lost push (Redis down, a dropped socket) is never a lost update.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from events.models import Case, CaseLog
+from events.workflow import action_label
+
+log = logging.getLogger(__name__)
+
+
+def entry_payload(entry: CaseLog) -> dict:
+    case = entry.case
+    point = case.location
+    return {
+        "type": "case.updated",
+        "seq": entry.id,
+        "entry": {
+            "id": entry.id,
+            "at": entry.at.isoformat(),
+            "action": entry.action,
+            "action_label": action_label(entry.action),
+            "actor": str(entry.actor) if entry.actor_id else entry.actor_label,
+            "from_status": entry.from_status,
+            "to_status": entry.to_status,
+            "note": entry.note[:300],
+            # for the reporter's channel (reporter_message): what they may see of this entry
+            "reporter_visible": reporter_visible(entry),
+            "public_note": public_note(entry),
+        },
+        "case": {
+            "id": case.id,
+            "number": case.number,
+            "status": case.status,
+            "status_label": case.get_status_display(),
+            "category": case.category.name,
+            "category_code": case.category.code,
+            "grade": case.grade,
+            "source": case.source,
+            "source_label": case.get_source_display(),
+            "grid_id": case.grid_id,
+            "handler_id": case.handler_id,
+            "address": case.address,
+            "lng": point.x if point else None,
+            "lat": point.y if point else None,
+            "reported_at": case.reported_at.isoformat(),
+            "resolve_due": case.resolve_due.isoformat() if case.resolve_due else None,
+        },
+    }
+
+
+def groups_for(entry: CaseLog) -> list[str]:
+    case = entry.case
+    groups = [
+        f"dispatch.node.{node_id}" for node_id in case.node_path.strip("/").split("/") if node_id
+    ]
+    if case.handler_id:
+        groups.append(f"dispatch.staff.{case.handler_id}")
+    groups.append(f"events.case.{case.id}")
+    return groups
+
+
+async def _send(groups: list[str], message: dict) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_send(group, message)
+
+
+# What a reporter sees on the tracking page and its websocket (/ws/track/<token>/): status
+# changes, public replies and their own rating — never staff names, phones or internal notes.
+# Text reaches the reporter only when staff wrote it for them: a "reply" entry, or the
+# "public_note" a resolve/close/reject step carries in its data.
+REPORTER_NOTE_ACTIONS = ("reply",)
+REPORTER_EXTRA_ACTIONS = ("reply", "rate")
+
+
+def reporter_visible(entry: CaseLog) -> bool:
+    return (
+        entry.from_status != entry.to_status
+        or entry.action in REPORTER_EXTRA_ACTIONS
+        or entry.action == "report"
+    )
+
+
+def public_note(entry: CaseLog) -> str:
+    if entry.action in REPORTER_NOTE_ACTIONS:
+        return entry.note[:500]
+    data = entry.data if isinstance(entry.data, dict) else {}
+    return str(data.get("public_note", ""))[:500]
+
+
+def reporter_payload(entry: CaseLog) -> dict | None:
+    """The reduced message of the reporter's channel, or None for an entry they do not see:
+    {"type": "case.updated", "seq", "status", "status_label", "action", "action_label", "at",
+    "public_note"}. Used by the tracking API; the /ws/track/ consumer uses reporter_message on
+    the group message, which gives the same result."""
+    if not reporter_visible(entry):
+        return None
+    status = entry.to_status or entry.from_status
+    return {
+        "type": "case.updated",
+        "seq": entry.id,
+        "status": status,
+        "status_label": str(Case.Status(status).label) if status in Case.Status.values else "",
+        "action": entry.action,
+        "action_label": action_label(entry.action),
+        "at": entry.at.isoformat(),
+        "public_note": public_note(entry),
+    }
+
+
+def reporter_message(message: dict) -> dict | None:
+    """Reduce a staff "case.updated" group message (entry_payload) to the reporter's payload."""
+    entry = message.get("entry") or {}
+    if not entry.get("reporter_visible"):
+        return None
+    status = entry.get("to_status") or entry.get("from_status") or ""
+    return {
+        "type": "case.updated",
+        "seq": message.get("seq"),
+        "status": status,
+        "status_label": str(Case.Status(status).label) if status in Case.Status.values else "",
+        "action": entry.get("action", ""),
+        "action_label": entry.get("action_label", ""),
+        "at": entry.get("at"),
+        "public_note": entry.get("public_note", ""),
+    }
+
+
+def push_entries(entry_ids: list[int]) -> None:
+    """Push many entries (batch intake) with one query and one event loop."""
+    if not entry_ids:
+        return
+    try:
+        entries = (
+            CaseLog.objects.filter(id__in=entry_ids)
+            .select_related("case", "case__category", "actor")
+            .order_by("id")
+        )
+        messages = [(groups_for(e), entry_payload(e)) for e in entries]
+
+        async def send_all():
+            layer = get_channel_layer()
+            for groups, message in messages:
+                for group in groups:
+                    await layer.group_send(group, message)
+
+        async_to_sync(send_all)()
+    except Exception:
+        log.warning(
+            "live push of %d log entries failed; clients will catch up",
+            len(entry_ids),
+            exc_info=True,
+        )
+
+
+def push_entry(entry_id: int) -> None:
+    """Called after commit. A failure here is logged, never raised: clients catch up by seq."""
+    try:
+        entry = CaseLog.objects.select_related("case", "case__category", "actor").get(id=entry_id)
+        async_to_sync(_send)(groups_for(entry), entry_payload(entry))
+    except Exception:
+        log.warning(
+            "live push of log entry %s failed; clients will catch up", entry_id, exc_info=True
+        )

@@ -1,0 +1,965 @@
+"""Every write to a case. One write path: check → change the row → append to the log → after
+commit, push the entry and (for new cases) queue the routing task."""
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import pii
+from cockpit.celery import app as celery_app
+from cockpit.errors import ApplicationError
+from events import deadlines
+from events.media import CheckedPhoto
+from events.models import Attachment, Case, CaseLog, Category, ExtensionRequest, HotlineOrder
+from events.workflow import NOTE_ACTIONS, TRANSITIONS
+from grids.coords import to_storage_point
+from grids.models import Node
+from grids.selectors import grid_locate, town_contains
+
+log = logging.getLogger(__name__)
+
+# The routing task lives in dispatch, which depends on events; events names it and never imports it.
+ROUTE_TASK = "dispatch.tasks.case_route"
+DISPUTE_WINDOW = timedelta(days=7)
+MAX_DESCRIPTION = 2000
+MAX_TITLE = 128
+MAX_ADDRESS = 256
+
+
+@dataclass
+class Reporter:
+    user: object | None = None  # a staff member reporting (worker, operator)
+    name: str = ""
+    phone: str = ""  # a resident's phone, kept encrypted
+    label: str = ""  # who appears in the log when no staff acted ("市民", "110" …)
+
+
+@dataclass
+class ReportResult:
+    case: Case
+    created: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportInput:
+    """One report as case_report takes it; batch intake (case_report_many) takes a list."""
+
+    source: str
+    category: Category
+    description: str = ""
+    lng: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str = ""
+    photos: list[CheckedPhoto] = field(default_factory=list)
+    reporter: Reporter | None = None
+    external_id: str = ""
+    grade: int | None = None
+    title: str = ""
+    extra: dict | None = None
+    hotline: dict | None = None
+    client_action_id: str | None = None
+
+
+def _town() -> Node | None:
+    return Node.objects.filter(kind=Node.Kind.TOWN).only("id", "path").order_by("id").first()
+
+
+def _on_commit_push(entry_id: int) -> None:
+    from events.live import push_entry
+
+    transaction.on_commit(lambda: push_entry(entry_id))
+
+
+def _enqueue_routing(case_id: int) -> None:
+    """Queue routing; if the broker is down the case stays un-routed and the sweeper re-queues it."""
+    try:
+        celery_app.send_task(ROUTE_TASK, args=[case_id])
+    except Exception:  # broker unreachable: the database row is the record, nothing is lost
+        log.warning(
+            "routing for case %s not queued (broker down); the sweeper will pick it up", case_id
+        )
+
+
+def log_append(
+    *,
+    case: Case,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    location=None,
+    data: dict | None = None,
+    client_action_id: str | None = None,
+    at: datetime | None = None,
+) -> CaseLog:
+    entry = CaseLog.objects.create(
+        case=case,
+        at=at or timezone.now(),
+        actor=actor,
+        actor_label=actor_label or ("" if actor else _("系统")),
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        location=location,
+        data=data or {},
+        client_action_id=client_action_id,
+    )
+    _on_commit_push(entry.id)
+    return entry
+
+
+def _save_photos(
+    *, case: Case, photos: list[CheckedPhoto], stage: str, entry: CaseLog | None, at: datetime
+) -> list[Attachment]:
+    """Store the checked photos. If one fails, the files already written are removed before the
+    error propagates: the transaction rolls back the rows, and this leaves no orphan files."""
+    saved: list[Attachment] = []
+    try:
+        for i, photo in enumerate(photos):
+            attachment = Attachment(
+                case=case,
+                log=entry,
+                stage=stage,
+                content_type=photo.content_type,
+                size=photo.size,
+                sha256=photo.sha256,
+                width=photo.width,
+                height=photo.height,
+                uploaded_at=at,
+            )
+            photo.upload.seek(0)
+            attachment.file.save(
+                f"{case.number}-{stage}-{i + 1}.{photo.extension}",
+                ContentFile(photo.upload.read()),
+                save=False,
+            )
+            saved.append(attachment)
+            attachment.save()
+    except BaseException:
+        _delete_files(saved)
+        raise
+    return saved
+
+
+def _delete_files(attachments: list[Attachment]) -> None:
+    for attachment in attachments:
+        if attachment.file.name:
+            try:
+                attachment.file.storage.delete(attachment.file.name)
+            except OSError:
+                log.warning("could not remove %s after a failed write", attachment.file.name)
+
+
+def category_resolve(
+    *, code: str | None = None, category_id: int | None = None, kind: str | None = None
+) -> Category:
+    """A category by id or code (5-digit standard, 4-digit legacy alias, or a local code).
+    部件 and 事项 share the codes 01001–05009; without ``kind`` the 事项 wins, because a case
+    is a 事项 (the 部件 of the same code is the object it concerns). A legacy 4-digit code is a
+    部件 code (GB/T 30428.2) and resolves to the 部件 that carries it as its alias."""
+    qs = Category.objects.filter(active=True)
+    if kind:
+        qs = qs.filter(kind=kind)
+    found = None
+    code = (str(code).strip() if code is not None else "") or None
+    if category_id is not None:
+        found = qs.filter(id=category_id).first()
+    elif code:
+        found = (
+            qs.filter(code=code).order_by("-kind").first()
+            or qs.filter(legacy_code=code).order_by("-kind").first()
+        )
+    if found is None:
+        raise ApplicationError(
+            _("未知的事件类别。"),
+            fields={"category": [_("没有这个类别：%(c)s") % {"c": code or category_id}]},
+        )
+    return found
+
+
+@transaction.atomic
+def case_report(
+    *,
+    source: str,
+    category: Category,
+    description: str = "",
+    lng: float | None = None,
+    lat: float | None = None,
+    crs: str = "wgs84",
+    address: str = "",
+    photos: list[CheckedPhoto] | None = None,
+    reporter: Reporter | None = None,
+    external_id: str = "",
+    grade: int | None = None,
+    title: str = "",
+    extra: dict | None = None,
+    hotline: dict | None = None,
+    client_action_id: str | None = None,
+) -> ReportResult:
+    """Take a report from any source. One transaction writes the case, its photos and its first
+    log entry; routing is queued after commit. The same (source, external id) is one case, and
+    so is the same client_action_id (a phone sending again after a lost answer)."""
+    item = ReportInput(
+        source=source,
+        category=category,
+        description=description,
+        lng=lng,
+        lat=lat,
+        crs=crs,
+        address=address,
+        photos=photos or [],
+        reporter=reporter,
+        external_id=(external_id or "").strip(),
+        grade=grade,
+        title=title,
+        extra=extra,
+        hotline=hotline,
+        client_action_id=client_action_id or None,
+    )
+    existing = _existing(item)
+    if existing is not None:
+        return ReportResult(existing, created=False)
+    case, warnings = report_prepare(item)
+    try:
+        with (
+            transaction.atomic()
+        ):  # a savepoint: a racing duplicate must not poison the outer transaction
+            case.save()
+            if item.hotline:
+                HotlineOrder.objects.create(case=case, **item.hotline)
+            entry = log_append(**_first_entry(case, item))
+    except IntegrityError:
+        # Two requests with the same external id or client_action_id raced past the check above;
+        # the unique indexes let one win. The loser answers with the winner's case.
+        existing = _existing(item)
+        if existing is not None:
+            return ReportResult(existing, created=False)
+        raise
+    if item.photos:
+        _save_photos(
+            case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
+        )
+    transaction.on_commit(lambda: _enqueue_routing(case.id))
+    return ReportResult(case, created=True, warnings=warnings)
+
+
+def _existing(item: ReportInput) -> Case | None:
+    if item.external_id:
+        found = Case.objects.filter(source=item.source, external_id=item.external_id).first()
+        if found is not None:
+            return found
+    if item.client_action_id:
+        entry = (
+            CaseLog.objects.filter(client_action_id=item.client_action_id)
+            .select_related("case")
+            .first()
+        )
+        if entry is not None:
+            return entry.case
+    return None
+
+
+def report_prepare(
+    item: ReportInput, *, town: Node | None = None, calendar=None, policies: dict | None = None
+) -> tuple[Case, list[str]]:
+    """Check one report and build its (unsaved) case: place, grid, deadlines. Writes nothing;
+    raises ApplicationError with every field at fault. Batch intake calls it per item."""
+    reporter = item.reporter or Reporter()
+    source, category = item.source, item.category
+    if source not in Case.Source.values:
+        raise ApplicationError(_("未知的来源。"), fields={"source": [_("未知的来源。")]})
+    errors: dict[str, list[str]] = {}
+    if len(item.external_id) > 128:
+        errors["external_id"] = [_("不能超过 128 个字符。")]
+    if item.client_action_id and len(item.client_action_id) > 64:
+        errors["client_action_id"] = [_("不能超过 64 个字符。")]
+    description = (item.description or "").strip()
+    address = (item.address or "").strip()
+    title = (item.title or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        errors["description"] = [_("描述不能超过 %(n)d 个字。") % {"n": MAX_DESCRIPTION}]
+    if len(title) > MAX_TITLE:
+        errors["title"] = [_("标题不能超过 %(n)d 个字。") % {"n": MAX_TITLE}]
+    if len(address) > MAX_ADDRESS:
+        errors["address"] = [_("地址不能超过 256 个字。")]
+    if item.grade is not None and item.grade not in Category.Grade.values:
+        errors["grade"] = [_("等级只能是 1（特急）、2（紧急）或 3（一般）。")]
+    if category is None or not category.active:
+        errors["category"] = [_("请选择事件类别。")]
+    point = None
+    crs = (item.crs or "wgs84").strip().lower()
+    if item.lng is None or item.lat is None:
+        if item.lng is not None or item.lat is not None:
+            errors["location"] = [_("经度和纬度须同时提供。")]
+        elif not address:
+            errors["location"] = [_("请提供位置：在地图上选点或填写地址。")]
+    else:
+        try:
+            point = to_storage_point(float(item.lng), float(item.lat), crs)
+        except ApplicationError as exc:
+            errors.update({k: [str(m) for m in v] for k, v in exc.fields.items()})
+        except (ValueError, TypeError, ValidationError):
+            errors["location"] = [_("坐标无效：经度应在 -180～180，纬度应在 -90～90。")]
+    anonymous = bool(item.hotline and item.hotline.get("anonymous"))
+    phone = ""
+    if reporter.phone and not anonymous:
+        try:
+            phone = pii.normalize_mobile(reporter.phone)
+        except ValidationError:
+            errors["phone"] = [_("请填写 11 位手机号码。")]
+    if len(reporter.name or "") > 64:
+        errors["name"] = [_("姓名不能超过 64 个字。")]
+    if errors:
+        raise ApplicationError(_("提交的内容有误，请检查标出的字段。"), fields=errors)
+
+    grid = grid_locate(point=point) if point is not None else None
+    town = town or _town()
+    node_path = grid.path if grid is not None else (town.path if town else "/")
+    outside = point is not None and grid is None and not town_contains(point=point)
+    warnings = []
+    if outside:
+        warnings.append(_("位置不在本镇辖区内，已标记为“辖区外”，由指挥中心研判。"))
+    now = timezone.now()
+    grade = item.grade or category.default_grade
+    extra = dict(item.extra or {})
+    plan = deadlines.deadlines_plan(
+        category=category,
+        grade=grade,
+        steps=deadlines.report_steps(grade),
+        start=now,
+        calendar=calendar,
+        policies=policies,
+    )
+    if "joint" in plan:
+        extra["joint_due"] = plan["joint"].isoformat()
+    hotline_due = (item.hotline or {}).get("due_at")
+    case = Case(
+        source=source,
+        external_id=item.external_id,
+        category=category,
+        grade=grade,
+        title=title or category.name,
+        description=description,
+        location=point,
+        src_crs=crs,
+        address=address,
+        grid=grid,
+        node_path=node_path,
+        outside_jurisdiction=outside,
+        reporter_user=reporter.user,
+        # 12345 匿名: the hotline keeps who called; we keep nobody.
+        reporter_name="" if anonymous else (reporter.name or "").strip(),
+        reporter_phone_enc=pii.encrypt(phone) if phone else "",
+        reporter_phone_index=pii.blind_index(phone) if phone else "",
+        tracking_token=secrets.token_urlsafe(32),
+        reported_at=now,
+        register_due=plan.get("register"),
+        accept_due=plan.get("accept"),
+        arrive_due=plan.get("arrive"),
+        # 12345 sets its own 办理时限; the dispatch keeps it rather than counting anew.
+        resolve_due=hotline_due,
+        extra=extra,
+    )
+    case._report_warnings = warnings  # noqa: SLF001 (read back by case_report_many)
+    return case, warnings
+
+
+def _first_entry(case: Case, item: ReportInput) -> dict:
+    reporter = item.reporter or Reporter()
+    return {
+        "case": case,
+        "action": "report",
+        "actor": reporter.user,
+        "actor_label": reporter.label
+        or (Case.Source(case.source).label if reporter.user is None else ""),
+        "to_status": Case.Status.REPORTED,
+        "note": case.description[:200],
+        "location": case.location,
+        "data": {
+            "source": case.source,
+            "outside_jurisdiction": case.outside_jurisdiction,
+            "grid": case.grid.code if case.grid else None,
+        },
+        "client_action_id": item.client_action_id,
+        "at": case.reported_at,
+    }
+
+
+@transaction.atomic
+def case_report_many(
+    *, items: list[ReportInput | ApplicationError]
+) -> list[ReportResult | ApplicationError]:
+    """Batch intake (webhooks): each item is answered in order with a ReportResult (created or
+    existing) or the ApplicationError that refused it; a bad item never blocks the good ones.
+
+    Fast path: existing external ids in one query, cases, log entries and 12345 orders in one
+    INSERT each, the pushes in one go after commit. If a concurrent request inserted one of the
+    same external ids meanwhile, the bulk insert fails and the batch falls back to case_report
+    item by item, which settles every race through the unique index."""
+    results: list[ReportResult | ApplicationError | None] = [None] * len(items)
+    valid = [(i, item) for i, item in enumerate(items) if isinstance(item, ReportInput)]
+    for i, item in enumerate(items):
+        if isinstance(item, ApplicationError):
+            results[i] = item
+    found: dict[tuple[str, str], Case] = {}
+    by_source: dict[str, list[str]] = {}
+    for _i, item in valid:
+        if item.external_id:
+            by_source.setdefault(item.source, []).append(item.external_id)
+    for source, ids in by_source.items():
+        for case in Case.objects.filter(source=source, external_id__in=ids):
+            found[(source, case.external_id)] = case
+    action_ids = [item.client_action_id for _i, item in valid if item.client_action_id]
+    found_actions = (
+        {
+            e.client_action_id: e.case
+            for e in CaseLog.objects.filter(client_action_id__in=action_ids).select_related("case")
+        }
+        if action_ids
+        else {}
+    )
+
+    town = _town()
+    calendar = deadlines.Calendar(timezone.localdate())
+    policies: dict = {}
+    fresh: list[tuple[int, ReportInput, Case]] = []
+    first_in_batch: dict[tuple, int] = {}
+    duplicates: list[tuple[int, int]] = []  # (index, index of the first item with the same id)
+    for i, item in valid:
+        keys = []
+        if item.external_id:
+            keys.append(("x", item.source, item.external_id))
+        if item.client_action_id:
+            keys.append(("a", item.client_action_id))
+        existing = (
+            found.get((item.source, item.external_id)) if item.external_id else None
+        ) or found_actions.get(item.client_action_id or "")
+        if existing is not None:
+            results[i] = ReportResult(existing, created=False)
+            continue
+        twin = next((first_in_batch[k] for k in keys if k in first_in_batch), None)
+        if twin is not None:
+            duplicates.append((i, twin))
+            continue
+        try:
+            case, _warnings = report_prepare(item, town=town, calendar=calendar, policies=policies)
+        except ApplicationError as exc:
+            results[i] = exc
+            continue
+        for k in keys:
+            first_in_batch[k] = i
+        fresh.append((i, item, case))
+
+    if fresh:
+        try:
+            with transaction.atomic():
+                _bulk_write(fresh)
+        except IntegrityError:
+            log.info(
+                "batch intake raced a concurrent request; writing %d items one by one", len(fresh)
+            )
+            for i, item, _case in fresh:
+                try:
+                    with transaction.atomic():
+                        results[i] = case_report(
+                            **{f: getattr(item, f) for f in item.__dataclass_fields__}
+                        )
+                except ApplicationError as exc:
+                    results[i] = exc
+        else:
+            for i, _item, case in fresh:
+                results[i] = ReportResult(case, created=True, warnings=case._report_warnings)
+    for i, twin in duplicates:
+        first = results[twin]
+        results[i] = (
+            ReportResult(first.case, created=False) if isinstance(first, ReportResult) else first
+        )
+    return results  # type: ignore[return-value]
+
+
+def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
+    cases = [case for _i, _item, case in fresh]
+    Case.objects.bulk_create(cases)  # RETURNING id, number (the number's db_default)
+    HotlineOrder.objects.bulk_create(
+        [HotlineOrder(case=case, **item.hotline) for _i, item, case in fresh if item.hotline]
+    )
+    entries = CaseLog.objects.bulk_create(
+        [CaseLog(**_entry_fields(case, item)) for _i, item, case in fresh]
+    )
+    saved: list[Attachment] = []
+    try:
+        for (_i, item, case), entry in zip(fresh, entries, strict=True):
+            if item.photos:
+                saved += _save_photos(
+                    case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
+                )
+    except BaseException:
+        _delete_files(saved)
+        raise
+    entry_ids = [e.id for e in entries]
+    case_ids = [c.id for c in cases]
+
+    def after_commit():
+        from events.live import push_entries
+
+        push_entries(entry_ids)
+        for case_id in case_ids:
+            _enqueue_routing(case_id)
+
+    transaction.on_commit(after_commit)
+
+
+def _entry_fields(case: Case, item: "ReportInput") -> dict:
+    fields = _first_entry(case, item)
+    fields["actor_label"] = fields["actor_label"] or ("" if fields["actor"] else _("系统"))
+    fields["data"] = fields["data"] or {}
+    return fields
+
+
+def _lock(case_id: int) -> Case:
+    try:
+        return (
+            Case.objects.select_for_update(of=("self",)).select_related("category").get(id=case_id)
+        )
+    except Case.DoesNotExist:
+        raise ApplicationError(_("事件不存在。"), status_code=404)
+
+
+def _done_action(case_id: int, client_action_id: str) -> CaseLog | None:
+    done = CaseLog.objects.filter(client_action_id=client_action_id).first()
+    if done is not None and done.case_id != case_id:
+        raise ApplicationError(
+            _("操作编号已被其他事件使用。"),
+            fields={"client_action_id": [_("重复的操作编号。")]},
+            status_code=409,
+        )
+    return done
+
+
+@transaction.atomic
+def case_transition(
+    *,
+    case_id: int,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    location=None,
+    data: dict | None = None,
+    client_action_id: str | None = None,
+    updates: dict | None = None,
+    photos: list[CheckedPhoto] | None = None,
+) -> CaseLog:
+    """Move a case along its lifecycle. An illegal move is refused with a clear error; a
+    repeated client_action_id (an offline phone sending again) returns the first entry.
+
+    A dispatch sets the acceptance, arrival and resolution deadlines (unless ``updates`` brings
+    its own): acceptance and arrival count anew from every dispatch, the resolution deadline
+    only from the first (a wrong dispatch does not buy time; an approved extension or a 12345
+    limit stays). A return (回退) takes the case out of the handler's hands."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ApplicationError(
+            _("未知的操作：%(a)s") % {"a": action}, fields={"action": [_("未知的操作。")]}
+        )
+    # Lock first, then look for the client_action_id: two copies of one offline action arriving
+    # together queue on the row lock, and the second finds the first's entry instead of
+    # failing the transition it already made.
+    case = _lock(case_id)
+    if client_action_id:
+        done = _done_action(case_id, client_action_id)
+        if done is not None:
+            return done
+    if case.status not in transition.sources:
+        raise ApplicationError(
+            _("事件当前状态为“%(status)s”，不能“%(action)s”。")
+            % {"status": Case.Status(case.status).label, "action": transition.label},
+            fields={"action": [_("当前状态不允许此操作。")]},
+            status_code=409,
+        )
+    if transition.needs_note and not (note or "").strip():
+        raise ApplicationError(_("请填写理由。"), fields={"note": [_("此操作需要填写理由。")]})
+    now = timezone.now()
+    previous = case.status
+    case.status = transition.target
+    fields = ["status", "updated_at"]
+    if transition.stamp:
+        setattr(case, transition.stamp, now)
+        fields.append(transition.stamp)
+    updates = dict(updates or {})
+    if action == "dispatch":
+        plan = deadlines.deadlines_plan(
+            category=case.category,
+            grade=case.grade,
+            steps=deadlines.dispatch_steps(case.grade),
+            start=now,
+        )
+        for step, due in plan.items():
+            name = deadlines.STEP_FIELDS[step]
+            if name in updates or (step == "resolve" and case.resolve_due is not None):
+                continue
+            updates[name] = due
+    if action == "return":
+        updates.setdefault("handler", None)
+    for name, value in updates.items():
+        setattr(case, name, value)
+        fields.append(name)
+    case.save(update_fields=list(dict.fromkeys(fields)))
+    entry = log_append(
+        case=case,
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        from_status=previous,
+        to_status=case.status,
+        location=location,
+        data=data,
+        client_action_id=client_action_id,
+        at=now,
+    )
+    if photos:
+        _save_photos(case=case, photos=photos, stage=action, entry=entry, at=now)
+    return entry
+
+
+@transaction.atomic
+def case_note(
+    *,
+    case_id: int,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    data: dict | None = None,
+    updates: dict | None = None,
+    location=None,
+    client_action_id: str | None = None,
+) -> CaseLog:
+    """Log something that changes no status (routing decision, escalation, reply, rating…)."""
+    if action not in NOTE_ACTIONS:
+        raise ApplicationError(
+            _("未知的操作：%(a)s") % {"a": action}, fields={"action": [_("未知的操作。")]}
+        )
+    case = _lock(case_id)
+    if client_action_id:
+        done = _done_action(case_id, client_action_id)
+        if done is not None:
+            return done
+    updates = dict(updates or {})
+    if action == "join" and not case.extra.get("joint_at"):
+        # The "135" joint response is met by the first 同圈联动 entry.
+        updates["extra"] = {**case.extra, "joint_at": timezone.now().isoformat()}
+    if updates:
+        for name, value in updates.items():
+            setattr(case, name, value)
+        case.save(update_fields=[*updates.keys(), "updated_at"])
+    return log_append(
+        case=case,
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        from_status=case.status,
+        to_status=case.status,
+        data=data,
+        location=location,
+        client_action_id=client_action_id,
+    )
+
+
+@transaction.atomic
+def case_merge(
+    *, case_id: int, into_id: int, actor=None, reason: str, client_action_id: str | None = None
+) -> CaseLog:
+    """Merge a duplicate into the open case it repeats; both numbers stay and both logs say so."""
+    if client_action_id:
+        done = _done_action(case_id, client_action_id)
+        if done is not None:
+            return done
+    if case_id == into_id:
+        raise ApplicationError(_("不能并入自身。"), fields={"into": [_("不能并入自身。")]})
+    # Lock both rows in id order, so two opposite merges cannot deadlock.
+    for locked_id in sorted((case_id, into_id)):
+        _lock(locked_id)
+    target = Case.objects.get(id=into_id)
+    if not target.is_open:
+        raise ApplicationError(
+            _("目标事件已办结，不能并入。"),
+            fields={"into": [_("目标事件已办结。")]},
+            status_code=409,
+        )
+    if target.merged_into_id == case_id:
+        raise ApplicationError(
+            _("目标事件已并入本事件。"), fields={"into": [_("不能互相合并。")]}, status_code=409
+        )
+    entry = case_transition(
+        case_id=case_id,
+        action="merge",
+        actor=actor,
+        note=reason,
+        data={"into": target.number},
+        updates={"merged_into_id": target.id},
+        client_action_id=client_action_id,
+    )
+    duplicate = Case.objects.only("number").get(id=case_id)
+    log_append(
+        case=target,
+        action="duplicate",
+        actor=actor,
+        note=reason,
+        from_status=target.status,
+        to_status=target.status,
+        data={"merged": duplicate.number},
+    )
+    return entry
+
+
+@transaction.atomic
+def case_rate(*, token: str, rating: str, comment: str = "") -> Case:
+    """The reporter's verdict on a closed case (满意 / 基本满意 / 不满意)."""
+    case = Case.objects.select_for_update().filter(tracking_token=token).first()
+    if case is None:
+        raise ApplicationError(_("没有找到这条上报。"), status_code=404)
+    if rating not in Case.Rating.values:
+        raise ApplicationError(
+            _("请选择评价。"), fields={"rating": [_("请选择满意、基本满意或不满意。")]}
+        )
+    if len(comment) > 500:
+        raise ApplicationError(
+            _("评价意见不能超过 500 字。"), fields={"comment": [_("不能超过 500 字。")]}
+        )
+    if case.status != Case.Status.CLOSED:
+        raise ApplicationError(
+            _("事件办结后才能评价。"), fields={"rating": [_("事件尚未办结。")]}, status_code=409
+        )
+    if case.rated_at is not None:
+        raise ApplicationError(
+            _("这条上报已经评价过了。"), fields={"rating": [_("已评价。")]}, status_code=409
+        )
+    case.rating, case.rating_comment, case.rated_at = rating, comment.strip(), timezone.now()
+    case.save(update_fields=["rating", "rating_comment", "rated_at", "updated_at"])
+    log_append(
+        case=case,
+        action="rate",
+        actor_label=_("市民"),
+        note=comment.strip(),
+        from_status=case.status,
+        to_status=case.status,
+        data={"rating": rating},
+    )
+    return case
+
+
+@transaction.atomic
+def case_dispute(*, token: str, reason: str) -> Case:
+    """A reporter disputes a closure within 7 days: the case goes back for verification."""
+    case = Case.objects.filter(tracking_token=token).only("id", "status", "closed_at").first()
+    if case is None:
+        raise ApplicationError(_("没有找到这条上报。"), status_code=404)
+    if case.status != Case.Status.CLOSED or case.closed_at is None:
+        raise ApplicationError(_("只有已结案的事件可以提出异议。"), status_code=409)
+    if timezone.now() - case.closed_at > DISPUTE_WINDOW:
+        raise ApplicationError(
+            _("结案已超过 7 天，不能再提出异议。"),
+            fields={"reason": [_("已超过 7 天。")]},
+            status_code=409,
+        )
+    case_transition(
+        case_id=case.id,
+        action="dispute",
+        actor_label=_("市民"),
+        note=reason,
+        updates={"rating": "", "rated_at": None},
+    )
+    return Case.objects.get(id=case.id)
+
+
+@transaction.atomic
+def extension_request(
+    *, case_id: int, actor, new_due: datetime, reason: str, client_action_id: str | None = None
+) -> ExtensionRequest:
+    case = _lock(case_id)
+    if client_action_id:
+        done = _done_action(case_id, client_action_id)
+        if done is not None:
+            return ExtensionRequest.objects.get(id=done.data["request"])
+    if not case.is_open:
+        raise ApplicationError(_("事件已办结，不能申请延期。"), status_code=409)
+    if not (reason or "").strip():
+        raise ApplicationError(_("请填写延期理由。"), fields={"reason": [_("请填写理由。")]})
+    if len(reason) > 500:
+        raise ApplicationError(
+            _("理由不能超过 500 字。"), fields={"reason": [_("不能超过 500 字。")]}
+        )
+    current = case.resolve_due or timezone.now()
+    if new_due <= current:
+        raise ApplicationError(
+            _("申请的期限须晚于当前期限。"), fields={"new_due": [_("须晚于当前期限。")]}
+        )
+    if ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING).exists():
+        raise ApplicationError(_("已有一条待审批的延期申请。"), status_code=409)
+    request = ExtensionRequest.objects.create(
+        case=case,
+        requested_by=actor,
+        requested_at=timezone.now(),
+        new_due=new_due,
+        reason=reason.strip(),
+    )
+    log_append(
+        case=case,
+        action="extension_request",
+        actor=actor,
+        note=reason.strip(),
+        from_status=case.status,
+        to_status=case.status,
+        data={"new_due": new_due.isoformat(), "request": request.id},
+        client_action_id=client_action_id,
+    )
+    return request
+
+
+@transaction.atomic
+def extension_decide(
+    *, request_id: int, actor, approve: bool, note: str = "", client_action_id: str | None = None
+) -> ExtensionRequest:
+    request = ExtensionRequest.objects.filter(id=request_id).first()
+    if request is None:
+        raise ApplicationError(_("延期申请不存在。"), status_code=404)
+    case = _lock(
+        request.case_id
+    )  # the case first, as every other write does: no lock-order deadlock
+    if client_action_id and _done_action(case.id, client_action_id) is not None:
+        return ExtensionRequest.objects.get(id=request_id)
+    request = ExtensionRequest.objects.select_for_update().get(id=request_id)
+    if request.status != ExtensionRequest.Status.PENDING:
+        raise ApplicationError(_("这条延期申请已经处理过了。"), status_code=409)
+    if len(note or "") > 500:
+        raise ApplicationError(
+            _("理由不能超过 500 字。"), fields={"note": [_("不能超过 500 字。")]}
+        )
+    request.status = (
+        ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REFUSED
+    )
+    request.decided_by, request.decided_at, request.decision_note = actor, timezone.now(), note
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    data = {"request": request.id, "new_due": request.new_due.isoformat()}
+    if approve:
+        data["old_due"] = case.resolve_due.isoformat() if case.resolve_due else None
+        case.resolve_due = request.new_due
+        case.escalation_level = 0
+        case.save(update_fields=["resolve_due", "escalation_level", "updated_at"])
+    log_append(
+        case=case,
+        action="extension_approve" if approve else "extension_refuse",
+        actor=actor,
+        note=note,
+        from_status=case.status,
+        to_status=case.status,
+        data=data,
+        client_action_id=client_action_id,
+    )
+    return request
+
+
+def reporter_phone_reveal(*, case: Case, user, request=None) -> str:
+    """The reporter's phone in clear, for a role allowed to see it; the reveal is audited. A
+    12345 order marked 保密 (confidential) is never revealed here: the hotline keeps the
+    caller's details and answers the caller itself."""
+    if not case.reporter_phone_enc:
+        return ""
+    hotline = HotlineOrder.objects.filter(case_id=case.id).only("confidential").first()
+    if hotline is not None and hotline.confidential:
+        from accounts.services import audit_record
+
+        audit_record(
+            user=user,
+            event="pii.reveal",
+            success=False,
+            request=request,
+            target=f"case:{case.number}",
+            detail={"field": "reporter_phone", "reason": "confidential"},
+        )
+        raise ApplicationError(_("该12345工单要求保密，不能查看来电人号码。"), status_code=403)
+    return pii.pii_reveal(
+        user=user,
+        value_enc=case.reporter_phone_enc,
+        field="reporter_phone",
+        target=f"case:{case.number}",
+        request=request,
+    )
+
+
+@transaction.atomic
+def hotline_callback_record(
+    *,
+    case_id: int,
+    actor,
+    at: datetime,
+    method: str,
+    result: str,
+    satisfaction: str,
+    resolved: bool | None = None,
+    client_action_id: str | None = None,
+) -> HotlineOrder:
+    """12345 回访: when and how the caller was called back, what they said, how satisfied."""
+    case = _lock(case_id)
+    if client_action_id and _done_action(case_id, client_action_id) is not None:
+        return HotlineOrder.objects.get(case_id=case_id)
+    order = HotlineOrder.objects.select_for_update().filter(case_id=case.id).first()
+    if order is None:
+        raise ApplicationError(_("这不是12345工单，不能登记回访。"), status_code=409)
+    errors = {}
+    if satisfaction not in Case.Rating.values:
+        errors["satisfaction"] = [_("请选择满意、基本满意或不满意。")]
+    if len(result or "") > 500:
+        errors["result"] = [_("不能超过 500 字。")]
+    if not (method or "").strip() or len(method) > 16:
+        errors["method"] = [_("请填写回访方式（如电话、短信）。")]
+    if at > timezone.now() + timedelta(minutes=5):
+        errors["at"] = [_("回访时间不能晚于现在。")]
+    if errors:
+        raise ApplicationError(_("提交的内容有误，请检查标出的字段。"), fields=errors)
+    order.callback_at, order.callback_method, order.callback_result = (
+        at,
+        method.strip(),
+        (result or "").strip(),
+    )
+    order.callback_satisfaction, order.resolved_flag = satisfaction, resolved
+    order.save(
+        update_fields=[
+            "callback_at",
+            "callback_method",
+            "callback_result",
+            "callback_satisfaction",
+            "resolved_flag",
+        ]
+    )
+    log_append(
+        case=case,
+        action="callback",
+        actor=actor,
+        note=order.callback_result,
+        from_status=case.status,
+        to_status=case.status,
+        data={
+            "at": at.isoformat(),
+            "method": order.callback_method,
+            "satisfaction": satisfaction,
+            "resolved": resolved,
+        },
+        client_action_id=client_action_id,
+    )
+    return order

@@ -1,0 +1,70 @@
+"""Helpers for the events tests: photos made with Pillow, a private MEDIA_ROOT, logged-in
+clients for the small town's actors, webhook keys, and a relaxed resident rate limit."""
+
+import io
+
+import pytest
+from PIL import Image
+from rest_framework.test import APIClient
+
+from tests.town import centre
+
+
+def jpeg_bytes(size=(64, 48), color=(200, 80, 40), fmt="JPEG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def photo(name="photo.jpg", size=(64, 48), fmt="JPEG", content_type="image/jpeg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, jpeg_bytes(size, fmt=fmt), content_type=content_type)
+
+
+# A point inside grid G1 (A-01) of the small town, and one far outside the town.
+IN_G1 = centre(0, 0)
+IN_G3 = centre(0, 1)
+OUTSIDE = (121.47, 31.23)  # Shanghai
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Every test writes photos into its own MEDIA_ROOT, so file counts are exact."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Speed, not behaviour: each test client loads the middleware, and WhiteNoise with finders
+    # walks node_modules (~30,000 files, ~1 s) every time; the small town hashes 7 passwords.
+    settings.WHITENOISE_USE_FINDERS = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.REPORT_RATE_PER_IP = "100000/3600"
+    settings.REPORT_RATE_PER_PHONE = "100000/3600"
+    return tmp_path / "media"
+
+
+def media_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+def api():
+    """A client for one actor: api(user) → APIClient logged in as that user (no TOTP step)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user=user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def source_key(db):
+    """source_key("110") → the raw key of a fresh active key of that source."""
+    from accounts.services import source_key_issue
+
+    def make(source: str) -> str:
+        _key, raw = source_key_issue(source=source, name=f"test {source}")
+        return raw
+
+    return make

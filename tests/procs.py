@@ -1,0 +1,174 @@
+"""Processes the tests start for real: a Celery worker, an ASGI server, a throwaway Redis.
+
+Each child gets this test session's DATABASE_URL (the test database) and COCKPIT_TEST_RUN_ID
+(its own Celery queue and channel-layer prefix), so parallel pytest workers never share work.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(database_url: str, redis_url: str | None = None, **extra) -> dict:
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url
+    env["REDIS_URL"] = redis_url or settings.REDIS_URL
+    env["COCKPIT_TEST_RUN_ID"] = settings.TEST_RUN_ID  # includes the xdist worker already
+    env.pop("PYTEST_XDIST_WORKER", None)  # so the child does not append it a second time
+    env["DJANGO_SETTINGS_MODULE"] = "cockpit.settings"
+    env["CONN_MAX_AGE"] = "0"  # the test database is dropped at the end; hold no connections
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class _Proc:
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(
+            prefix=f"{type(self).__name__}-", suffix=".log", delete=False
+        )
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-5000:]
+
+
+class CeleryWorker(_Proc):
+    def __init__(self, database_url: str, redis_url: str | None = None, beat: bool = False):
+        super().__init__()
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.beat = beat
+
+    def start(self) -> None:
+        cmd = [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "cockpit",
+            "worker",
+            "-l",
+            "info",
+            "-P",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        if self.beat:
+            cmd.append("-B")
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=child_env(self.database_url, self.redis_url),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if "ready." in self.output():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("Celery worker did not start:\n" + self.output())
+
+
+class AsgiServer(_Proc):
+    def __init__(self, database_url: str, redis_url: str | None = None):
+        super().__init__()
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cmd = [
+            str(VENV_BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "cockpit.asgi:application",
+        ]
+        env = child_env(
+            self.database_url, self.redis_url, ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0"
+        )
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/static/cockpit/base.css", timeout=1)
+                return
+            except requests.RequestException:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError("ASGI server did not start:\n" + self.output())
+
+
+class ThrowawayRedis(_Proc):
+    """A Redis of the test's own, so a fault test can stop it without touching anyone else's."""
+
+    def __init__(self):
+        super().__init__()
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tempfile.mkdtemp(prefix="redis-")
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        cmd = [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.dir,
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis did not start:\n" + self.output())
