@@ -175,6 +175,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Installed into django_celery_beat's tables by the scheduler at start; editable in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch.route_sweep": {"task": "dispatch.tasks.route_sweep", "schedule": 30.0},
+    "dispatch.escalate_overdue": {"task": "dispatch.tasks.escalate_overdue", "schedule": 60.0},
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- Auth and login security (等保 2.0 level 3, standards.md §4.1). All configurable.
@@ -225,6 +230,8 @@ WORK_HOURS = os.environ.get("WORK_HOURS", "08:30-12:00,13:30-17:30")
 # Deduplication: a report of the same category this close, this recent, joins the open case.
 DEDUP_DISTANCE_M = env_int("DEDUP_DISTANCE_M", 50)
 DEDUP_WINDOW_MINUTES = env_int("DEDUP_WINDOW_MINUTES", 120)
+# An overdue step climbs one level (team lead → area leader → duty commander) per this many minutes.
+ESCALATION_STEP_MINUTES = env_int("ESCALATION_STEP_MINUTES", 30)
 # 随手拍 (residents, no login): limits per phone and per client IP as "count/seconds", counted in
 # Redis; the limiter fails open (a report is never lost to it). events.ratelimit.
 REPORT_RATE_PER_PHONE = os.environ.get("REPORT_RATE_PER_PHONE", "10/3600")
@@ -243,6 +250,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "static_collected"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from finders until collectstatic fills it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 NODE_MODULES_DIR = BASE_DIR / "node_modules"
 if NODE_MODULES_DIR.exists():

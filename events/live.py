@@ -64,8 +64,10 @@ def groups_for(entry: CaseLog) -> list[str]:
     groups = [
         f"dispatch.node.{node_id}" for node_id in case.node_path.strip("/").split("/") if node_id
     ]
-    if case.handler_id:
-        groups.append(f"dispatch.staff.{case.handler_id}")
+    people = {case.handler_id} if case.handler_id else set()
+    # A dispatch to a plan's units or an escalation names the people it concerns.
+    people.update(i for i in (entry.data or {}).get("notify", []) if isinstance(i, int))
+    groups += [f"dispatch.staff.{i}" for i in sorted(people)]
     groups.append(f"events.case.{case.id}")
     return groups
 

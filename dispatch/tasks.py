@@ -1,0 +1,52 @@
+"""Celery tasks of the dispatch side. Routing is idempotent (a claimed case is never routed
+twice), so it acknowledges late and retries with backoff: a worker killed mid-task, or a
+database blip, delays a case but never loses it; the sweeper catches anything still left."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="dispatch.tasks.case_route",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    max_retries=None,
+)
+def case_route(case_id: int) -> None:
+    from dispatch.services import case_route as route
+
+    route(case_id=case_id)
+
+
+@shared_task(name="dispatch.tasks.route_sweep", acks_late=True)
+def route_sweep(older_than_seconds: int = 60) -> int:
+    """Re-queue every case left un-routed (its task lost to a broker outage)."""
+    from events.selectors import cases_unrouted
+
+    ids = list(
+        cases_unrouted(older_than=timezone.now() - timedelta(seconds=older_than_seconds))
+        .order_by("reported_at")
+        .values_list("id", flat=True)[:1000]
+    )
+    for case_id in ids:
+        case_route.delay(case_id)
+    if ids:
+        log.info("route_sweep re-queued %d cases", len(ids))
+    return len(ids)
+
+
+@shared_task(name="dispatch.tasks.escalate_overdue")
+def escalate_overdue() -> int:
+    from dispatch.services import escalate_overdue as escalate
+
+    return escalate()
+from dispatch.exports import export_build  # noqa: F401,E402
