@@ -27,6 +27,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "business.configure": frozenset({R.DISTRICT_ADMIN}),
     # The command centre's work.
     "case.dispatch": frozenset({R.OPERATOR, R.COMMANDER, R.DISTRICT_ADMIN}),
+    # 指挥长指令: the duty commander's order straight to a unit.
+    "order.issue": frozenset({R.COMMANDER, R.DISTRICT_ADMIN}),
     "cockpit.view": frozenset({R.COMMANDER, R.DISTRICT_ADMIN, R.OPERATOR, R.AREA_LEADER}),
 }
 
