@@ -39,7 +39,10 @@ def _duplicate_of(case: Case) -> Case | None:
             status__in=Case.OPEN_STATUSES,
             reported_at__gte=case.reported_at - window,
             reported_at__lte=case.reported_at,
-            location__dwithin=(case.location, D(m=settings.DEDUP_DISTANCE_M)),
+            # the index narrows by degrees (a superset: 1° ≥ 90 km at this latitude), then the
+            # exact spheroid distance decides
+            location__dwithin=(case.location, settings.DEDUP_DISTANCE_M / 90_000),
+            location__distance_lte=(case.location, D(m=settings.DEDUP_DISTANCE_M)),
         )
         .exclude(id=case.id)
         .exclude(source__in=NO_DEDUP_SOURCES)
