@@ -102,6 +102,9 @@ def test_services_are_the_resident_categories_in_both_formats(o311, categories):
     assert codes == [s["service_code"] for s in services_]
     assert root.find("service/metadata").text == "true"
 
+    english = o311.get(f"{BASE}/services.json", headers={"Accept-Language": "en"}).json()
+    assert {s["service_code"]: s for s in english}["06010"]["service_name"] == garbage_.name_en
+
 
 def test_service_definition_lists_attributes_in_order(o311, categories):
     body = o311.get(f"{BASE}/services/06028.json").json()
@@ -144,6 +147,9 @@ def test_jurisdiction_id_is_accepted_and_a_wrong_one_is_404(o311, categories):
 def test_an_unknown_endpoint_answers_in_the_error_form(o311, db):
     r = o311.get(f"{BASE}/servicez.xml")
     assert r.status_code == 404 and xml_root(r).tag == "errors"
+    r = o311.delete(f"{BASE}/requests.json")
+    assert r.status_code == 405 and errors_json(r)[0]["code"] == 405
+    assert "GET" in r["Allow"] and "POST" in r["Allow"]
 
 
 # --- POST requests --------------------------------------------------------------------------
@@ -275,6 +281,26 @@ def test_unknown_service_or_jurisdiction_on_post_is_404(o311, town, categories, 
     r = garbage(key, o311, jurisdiction_id="elsewhere.gov")
     assert r.status_code == 404
     assert garbage(key, o311, jurisdiction_id="sandun.gov.cn").status_code == 201
+
+
+def test_an_address_id_from_the_address_book_is_a_location(o311, town, categories, key):
+    from django.contrib.gis.geos import Point
+
+    from grids.models import Address
+
+    Address.objects.create(
+        code="ADDR-0001", text="三墩镇绿城路 8 号", point=Point(*IN_G3, srid=4326), grid=town.g3
+    )
+    r = post(o311, key, service_code="06010", address_id="ADDR-0001", **HAZARD_NO)
+    assert r.status_code == 201, r.content
+    number = r.json()[0]["service_request_id"]
+    case = Case.objects.get(number=number)
+    assert case.grid_id == town.g3.id and case.address == "三墩镇绿城路 8 号"
+    (req,) = o311.get(f"{BASE}/requests/{number}.json").json()
+    assert req["address_id"] == "ADDR-0001"
+
+    r = post(o311, key, service_code="06010", address_id="NOPE", **HAZARD_NO)
+    assert r.status_code == 400 and "address_id" in errors_json(r)[0]["description"]
 
 
 def test_multivaluelist_attributes_are_kept(o311, town, categories, key):
