@@ -19,6 +19,7 @@ from events import services
 from events.models import Case, Category
 from events.open311 import definitions
 from events.open311.render import Open311Error
+from grids.models import Address
 
 MAX_DESCRIPTION = 4000  # the spec's limit; case.description keeps the first 2,000 characters
 MAX_FIELD = 128
@@ -88,8 +89,6 @@ def open311_request_create(*, key: SourceKey, report: Open311Report) -> services
     address = report.address_string.strip()
     address_row = None
     if report.address_id.strip():
-        from grids.models import Address
-
         address_row = Address.objects.filter(code=report.address_id.strip()).first()
         if address_row is None and lat is None and not address:
             problems.append("address_id: 未知的地址编码 / unknown address_id")
