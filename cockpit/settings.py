@@ -177,7 +177,10 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Installed into django_celery_beat's tables by the scheduler at start; editable in the admin.
 CELERY_BEAT_SCHEDULE = {
-    "dispatch.route_sweep": {"task": "dispatch.tasks.route_sweep", "schedule": 30.0},
+    "dispatch.route_sweep": {
+        "task": "dispatch.tasks.route_sweep",
+        "schedule": float(env_int("ROUTE_SWEEP_SECONDS", 30)),
+    },
     "dispatch.escalate_overdue": {"task": "dispatch.tasks.escalate_overdue", "schedule": 60.0},
 }
 CELERY_TASK_ALWAYS_EAGER = False
@@ -232,6 +235,8 @@ DEDUP_DISTANCE_M = env_int("DEDUP_DISTANCE_M", 50)
 DEDUP_WINDOW_MINUTES = env_int("DEDUP_WINDOW_MINUTES", 120)
 # An overdue step climbs one level (team lead → area leader → duty commander) per this many minutes.
 ESCALATION_STEP_MINUTES = env_int("ESCALATION_STEP_MINUTES", 30)
+# The sweeper re-queues cases left un-routed this long (a routing task lost to a broker outage).
+ROUTE_SWEEP_AGE_SECONDS = env_int("ROUTE_SWEEP_AGE_SECONDS", 60)
 # 随手拍 (residents, no login): limits per phone and per client IP as "count/seconds", counted in
 # Redis; the limiter fails open (a report is never lost to it). events.ratelimit.
 REPORT_RATE_PER_PHONE = os.environ.get("REPORT_RATE_PER_PHONE", "10/3600")

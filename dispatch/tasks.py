@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -28,10 +29,12 @@ def case_route(case_id: int) -> None:
 
 
 @shared_task(name="dispatch.tasks.route_sweep", acks_late=True)
-def route_sweep(older_than_seconds: int = 60) -> int:
+def route_sweep(older_than_seconds: int | None = None) -> int:
     """Re-queue every case left un-routed (its task lost to a broker outage)."""
     from events.selectors import cases_unrouted
 
+    if older_than_seconds is None:
+        older_than_seconds = settings.ROUTE_SWEEP_AGE_SECONDS
     ids = list(
         cases_unrouted(older_than=timezone.now() - timedelta(seconds=older_than_seconds))
         .order_by("reported_at")
@@ -49,4 +52,6 @@ def escalate_overdue() -> int:
     from dispatch.services import escalate_overdue as escalate
 
     return escalate()
+
+
 from dispatch.exports import export_build  # noqa: F401,E402

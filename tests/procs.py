@@ -66,11 +66,18 @@ class _Proc:
 
 
 class CeleryWorker(_Proc):
-    def __init__(self, database_url: str, redis_url: str | None = None, beat: bool = False):
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str | None = None,
+        beat: bool = False,
+        env: dict | None = None,
+    ):
         super().__init__()
         self.database_url = database_url
         self.redis_url = redis_url
         self.beat = beat
+        self.env = env or {}
 
     def start(self) -> None:
         cmd = [
@@ -90,7 +97,7 @@ class CeleryWorker(_Proc):
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env=child_env(self.database_url, self.redis_url),
+            env=child_env(self.database_url, self.redis_url, **self.env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
