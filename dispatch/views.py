@@ -15,13 +15,21 @@ from django.views.decorators.cache import never_cache
 
 from accounts.selectors import user_can
 from cockpit.errors import ApplicationError
+from dispatch import selectors as dispatch_selectors
+from dispatch.models import Plan
+from dispatch.selectors import queue_filters
 from events import selectors as case_selectors
 from events.deadlines import case_timers
 from events.models import Case, CaseLog
-from events.workflow import actions_for
+from events.workflow import TRANSITIONS, action_label, actions_for
 from grids.models import Node
+from grids.selectors import grids_for
 
 PAGE_SIZE = 100
+# Lifecycle buttons of the case page, in the order a case meets them; the page shows those the
+# user may take now and the live feed re-asks after every step (static/dispatch/case.js).
+BUTTON_ACTIONS = ("register", "reject", "verify", "rework", "close", "park", "unpark", "merge")
+ACTION_KEYS = {"register": "r", "verify": "v", "close": "c"}
 TIMER_RANK = {"critical": 3, "warning": 2, "green": 1, "none": 0}
 
 # Canned answers to the reporter (答复模板); the operator edits before sending.
@@ -68,34 +76,9 @@ def case_timer(case: Case, now) -> dict:
 
 
 def _filters(request) -> tuple[dict, dict]:
-    """The queue's filters from the query string: (for the selector, for the form). Unknown
+    """The queue's filters from the query string (dispatch.selectors.queue_filters): unknown
     values are dropped rather than failing the page."""
-    get = request.GET
-    status = get.get("status", "open")
-    form = {"status": status, "source": get.get("source", ""), "category": get.get("category", "").strip()[:16],
-            "grid": get.get("grid", ""), "overdue": get.get("overdue") == "1", "q": get.get("q", "").strip()[:100]}  # fmt: skip
-    query: dict = {}
-    if status == "open":
-        query["status"] = list(Case.OPEN_STATUSES)
-    elif status in Case.Status.values:
-        query["status"] = [status]
-    else:
-        form["status"] = "all"
-    if form["source"] in Case.Source.values:
-        query["source"] = [form["source"]]
-    else:
-        form["source"] = ""
-    if form["category"]:
-        query["category"] = form["category"]
-    if form["grid"].isdigit():
-        query["grid"] = int(form["grid"])
-    else:
-        form["grid"] = ""
-    if form["overdue"]:
-        query["overdue"] = True
-    if form["q"]:
-        query["q"] = form["q"]
-    return query, form
+    return queue_filters(request.GET)
 
 
 def _row(case: Case, now) -> dict:
@@ -141,6 +124,8 @@ def console_queue(request):
         "last_seq": CaseLog.objects.aggregate(m=Max("id"))["m"] or 0,
         "now": now,
         "is_live_page": page.number == 1,
+        "console_page": "queue",
+        "can_dispatch": user_can(user, "case.dispatch"),
     }
     return render(request, "dispatch/queue.html", context)
 
@@ -186,10 +171,15 @@ def console_case(request, id: int):
     attachments = list(case_selectors.case_attachments(case=case))
     pending = case_selectors.extension_pending(case=case)
     timers = case_timers(case, now)
+    actions = actions_for(user, case, pending_extension=pending is not None)
+    routing = case.routing if isinstance(case.routing, dict) else {}
     photos_by_entry: dict[int, list] = {}
     for a in attachments:
         photos_by_entry.setdefault(a.log_id, []).append(a)
-    timeline = [{"entry": e, "photos": photos_by_entry.get(e.id, [])} for e in entries]
+    timeline = [
+        {"entry": e, "label": action_label(e.action), "photos": photos_by_entry.get(e.id, [])}
+        for e in entries
+    ]
     context = {
         "case": case,
         "timeline": timeline,
@@ -200,11 +190,64 @@ def console_case(request, id: int):
         "routing_json": json.dumps(case.routing, ensure_ascii=False, indent=1)
         if case.routing
         else "",
-        "actions": actions_for(user, case, pending_extension=pending is not None),
+        "actions": actions,
         "pending_extension": pending,
-        "reply_templates": [str(t) for t in REPLY_TEMPLATES],
+        "reply_templates": _reply_templates(case),
         "last_seq": entries[-1].id if entries else 0,
         "can_dispatch": user_can(user, "case.dispatch"),
         "location": {"lng": case.location.x, "lat": case.location.y} if case.location else None,
+        "recommendation": dispatch_selectors.recommendation_for(case=case),
+        "routing": routing,
+        "assignments": list(dispatch_selectors.assignments_of(case=case)),
+        "departments": list(dispatch_selectors.departments_for_case(case=case)),
+        "teams": list(dispatch_selectors.teams_for_case(case=case)),
+        "grid_workers": list(dispatch_selectors.grid_workers_for_case(case=case)),
+        "plans": list(Plan.objects.filter(active=True).order_by("order", "id")),
+        "map_data": _map_data(user, case),
+        "console_page": "case",
+        "can_reply": "reply" in actions,
+        "action_buttons": [
+            {
+                "name": a,
+                "label": action_label(a),
+                "key": ACTION_KEYS.get(a, ""),
+                "needs_note": TRANSITIONS[a].needs_note,
+                "on": a in actions,
+            }
+            for a in BUTTON_ACTIONS
+        ],
     }
     return render(request, "dispatch/case.html", context)
+
+
+def _reply_templates(case: Case) -> list[dict]:
+    """答复模板 for the case's state (admin-edited), then the built-in canned answers."""
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "text": dispatch_selectors.answer_render(template=t, case=case),
+        }
+        for t in dispatch_selectors.answer_templates(status=case.status)
+    ]
+    rows += [{"id": "", "name": str(t)[:18] + "…", "text": str(t)} for t in REPLY_TEMPLATES]
+    return rows
+
+
+def _map_data(user, case: Case) -> dict:
+    """Our own geometry for the case map: the case's grid and its neighbours in the same squad
+    (simplified GeoJSON from grids.selectors) and the case's point. No basemap tiles."""
+    features = []
+    if case.grid_id:
+        grids = grids_for(user=user).filter(parent_id=case.grid.parent_id)
+        for g in grids:
+            if g.geojson:
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": json.loads(g.geojson),
+                        "properties": {"id": g.id, "name": g.name, "own": g.id == case.grid_id},
+                    }
+                )
+    point = {"lng": case.location.x, "lat": case.location.y} if case.location is not None else None
+    return {"grids": {"type": "FeatureCollection", "features": features}, "point": point}
