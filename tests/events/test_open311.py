@@ -430,6 +430,14 @@ def test_get_requests_never_shows_personal_data(o311, town, categories):
         assert "13900001111" not in body and "李四" not in body
         assert case.tracking_token not in body
         assert "139****1111" in body  # the number typed into the description is masked
+    with_id = services.case_report(
+        source="resident",
+        category=categories["06010"],
+        description="我的身份证 33010619900101123X 掉在这里",
+        address="古墩路",
+    ).case
+    (req,) = o311.get(f"{BASE}/requests/{with_id.number}.json").json()
+    assert "33010619900101123X" not in req["description"] and "掉在这里" in req["description"]
 
 
 def test_agency_responsible_is_the_lead_department(o311, town, categories):
