@@ -1,0 +1,768 @@
+// 网格通 — the grid worker's phone app (/m/). One shell, four views routed on the path:
+//   /m/              my tasks (inbox), same-circle calls, cases to claim
+//   /m/cases/<id>/   a case: details, photos, map and distance, the actions
+//   /m/report        report what I see on patrol (the same intake as residents)
+//   /m/me            on/off duty, the outbox ("待发送"), logout
+// Every write goes through the outbox (outbox.js) so it survives having no network.
+
+import * as outbox from "./outbox.js";
+import * as position from "./position.js";
+import { beep, unlock } from "./alert.js";
+import { bearingLabel, distanceM, formatDistance, miniMap } from "./map.js";
+
+const body = document.body;
+const ME = Number(body.dataset.me);
+const $ = (sel, root = document) => root.querySelector(sel);
+const view = $("#view");
+const sheet = $("#sheet");
+const ARRIVE_WARNING_M = 200;
+const MAX_PHOTOS = 3;
+
+const GRADE_CLASS = { 1: "g1", 2: "g2", 3: "g3" };
+const ACTION_LABEL = { accept: "签收", arrive: "到场", resolve: "处置完毕", return: "回退", extension_request: "申请延期", join: "加入联动", report: "巡查上报" };
+const STATUS_LABEL = { dispatched: "已派遣", accepted: "已签收", on_site: "已到场", resolved: "已处置", rework: "返工", returned: "已回退", verified: "已核查", closed: "已结案" };
+// What the handler can do next in each status: used to keep working while offline, when the
+// server cannot tell us (the server still decides when the action arrives).
+const NEXT = { accept: "accepted", arrive: "on_site", resolve: "resolved", return: "returned" };
+const HANDLER_ACTIONS = {
+  dispatched: ["accept", "return"],
+  accepted: ["arrive", "resolve", "return", "extension_request"],
+  on_site: ["resolve", "extension_request"],
+  rework: ["arrive", "resolve", "extension_request"],
+};
+
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+let current = { name: "", caseId: null };
+let cache = { inbox: null, cases: new Map(), grids: new Map(), categories: null };
+let refreshTimer = null;
+
+// --- small UI helpers -------------------------------------------------------------------------
+
+function toast(text, kind = "") {
+  const el = $("#toast");
+  el.textContent = text;
+  el.className = `toast ${kind}`;
+  el.hidden = false;
+  clearTimeout(toast.t);
+  toast.t = setTimeout(() => { el.hidden = true; }, kind === "warn" ? 6000 : 3500);
+}
+
+function setTitle(text, back = false) {
+  $("#title").textContent = text;
+  $("#back").hidden = !back;
+  document.title = `${text} · 网格通`;
+}
+
+function timeText(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  return `${sameDay ? "今天" : `${d.getMonth() + 1}月${d.getDate()}日`} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function dueOf(c) {
+  const step = { dispatched: ["accept_due", "签收"], accepted: ["arrive_due", "到场"], on_site: ["resolve_due", "处置"], rework: ["resolve_due", "处置"] }[c.status];
+  if (!step) return null;
+  const due = c[step[0]] || c.resolve_due;
+  return due ? { due: new Date(due), step: step[1] } : null;
+}
+
+function dueText(c) {
+  const d = dueOf(c);
+  if (!d) return "";
+  const mins = Math.round((d.due - Date.now()) / 60000);
+  const span = (m) => (Math.abs(m) >= 1440 ? `${Math.floor(Math.abs(m) / 1440)} 天` : Math.abs(m) >= 60 ? `${Math.floor(Math.abs(m) / 60)} 小时 ${Math.abs(m) % 60} 分` : `${Math.abs(m)} 分钟`);
+  if (mins < 0) return `<span class="due late">${d.step}已超时 ${span(mins)}</span>`;
+  return `<span class="due ${mins < 30 ? "soon" : ""}">${d.step}剩 ${span(mins)}</span>`;
+}
+
+function gradeBadge(c) {
+  return `<span class="grade ${GRADE_CLASS[c.grade] || "g3"}">${esc(c.grade_label || "一般")}</span>`;
+}
+
+async function getJSON(url) {
+  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  let data = null;
+  try { data = await r.json(); } catch (e) { /* not JSON */ }
+  if (r.status === 403 && !data?.fields) {
+    // maybe the session timed out
+  }
+  return { ok: r.ok, status: r.status, data, offline: r.headers.get("X-Field-Offline") === "1" };
+}
+
+async function postJSON(url, payload) {
+  const r = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": outbox.csrfToken() },
+    body: JSON.stringify(payload),
+  });
+  let data = null;
+  try { data = await r.json(); } catch (e) { /* not JSON */ }
+  return { ok: r.ok, status: r.status, data };
+}
+
+function errorText(data, status) {
+  if (!data) return `出错了（${status}）`;
+  const fields = data.fields ? Object.values(data.fields).flat().join("；") : "";
+  return [data.message, fields].filter(Boolean).join(" · ") || `出错了（${status}）`;
+}
+
+// --- outbox badges ----------------------------------------------------------------------------
+
+let pending = [];
+
+async function refreshOutbox() {
+  pending = await outbox.list();
+  const waiting = pending.filter((p) => p.state !== "failed").length;
+  const failed = pending.length - waiting;
+  const badge = $("#outbox-count");
+  badge.hidden = pending.length === 0;
+  badge.textContent = String(pending.length);
+  badge.classList.toggle("crit", failed > 0);
+  const banner = $("#banner");
+  if (pending.length) {
+    banner.hidden = false;
+    const auth = pending.some((p) => p.state === "auth");
+    banner.className = `banner ${failed ? "crit" : "warn"}`;
+    banner.innerHTML = auth
+      ? `登录已过期：${waiting} 项待发送。<a href="/accounts/login/?next=${encodeURIComponent(location.pathname)}">重新登录</a>后自动发送`
+      : failed
+        ? `${failed} 项发送失败，请到“我的”查看`
+        : `<span class="dot"></span>${waiting} 项待发送${navigator.onLine ? "，正在发送…" : "，联网后自动发送"}`;
+  } else {
+    banner.hidden = true;
+  }
+}
+
+function pendingFor(caseId) {
+  return pending.filter((p) => p.caseId === caseId);
+}
+
+// --- routing ----------------------------------------------------------------------------------
+
+function route() {
+  const path = location.pathname;
+  const m = path.match(/^\/m\/cases\/(\d+)\/?$/);
+  closeSheet();
+  if (m) return showCase(Number(m[1]));
+  if (path.startsWith("/m/report")) return showReport();
+  if (path.startsWith("/m/me")) return showMe();
+  return showInbox();
+}
+
+function go(url) {
+  if (url === location.pathname) return route();
+  history.pushState({}, "", url);
+  route();
+}
+
+document.addEventListener("click", (e) => {
+  const a = e.target.closest("a[href]");
+  if (!a || a.target || e.metaKey || e.ctrlKey) return;
+  const href = a.getAttribute("href");
+  if (/^\/m\/(?!sw\.js|manifest|api\/)/.test(href)) {
+    e.preventDefault();
+    go(href);
+  }
+});
+window.addEventListener("popstate", route);
+$("#back").addEventListener("click", () => (history.length > 1 ? history.back() : go("/m/")));
+
+function markTab(name) {
+  current.name = name;
+  body.dataset.view = name;
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("on", t.dataset.tab === name));
+}
+
+// --- inbox ------------------------------------------------------------------------------------
+
+function caseCard(c, { extra = "" } = {}) {
+  const fix = position.lastFix();
+  const dist = fix && c.lat != null ? formatDistance(distanceM(fix, c)) : "";
+  const waiting = pendingFor(c.id);
+  return `<a class="card case-card ${c.grade === 1 ? "urgent" : ""}" href="/m/cases/${c.id}/" data-case-id="${c.id}">
+    <div class="card-top">${gradeBadge(c)}<span class="cat">${esc(c.category?.name || "")}</span><span class="status s-${esc(c.status)}">${esc(c.status_label)}</span></div>
+    <div class="card-title">${esc(c.title || c.address || c.number)}</div>
+    <div class="card-meta">${c.address && c.title ? `<span>${esc(c.address)}</span>` : ""}${dist ? `<span class="dist">📍 ${esc(dist)}</span>` : ""}${dueText(c)}</div>
+    ${waiting.length ? `<div class="chip warn">待发送 · ${waiting.map((w) => esc(w.label)).join("、")}</div>` : ""}
+    ${extra}
+  </a>`;
+}
+
+async function loadInbox() {
+  const r = await getJSON("/m/api/inbox");
+  if (r.ok) {
+    cache.inbox = r.data;
+    const n = r.data.mine.length + r.data.unclaimed.length;
+    const badge = $("#inbox-count");
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+  }
+  return r;
+}
+
+async function showInbox() {
+  markTab("inbox");
+  setTitle("我的任务");
+  if (!cache.inbox) view.innerHTML = `<p class="muted center pad">正在加载…</p>`;
+  else renderInbox();
+  const r = await loadInbox();
+  if (current.name !== "inbox") return;
+  if (!r.ok && !cache.inbox) {
+    view.innerHTML = `<section class="empty"><div class="empty-ico">📶</div><h2>暂时无法加载</h2><p class="muted">${navigator.onLine ? esc(errorText(r.data, r.status)) : "当前离线，联网后自动刷新。"}</p></section>`;
+    return;
+  }
+  renderInbox();
+}
+
+function renderInbox() {
+  const d = cache.inbox;
+  if (!d) return;
+  const calls = d.calls.filter((c) => !c.joined);
+  const parts = [];
+  if (calls.length) {
+    parts.push(`<h2 class="section crit">同圈呼叫 <small>${calls.length}</small></h2>`);
+    for (const call of calls) {
+      parts.push(`<div class="card call-card" data-case-id="${call.case.id}">
+        <div class="card-top">${gradeBadge(call.case)}<span class="cat">${esc(call.case.category?.name || "")}</span><span class="status">${esc(call.caller)} 呼叫</span></div>
+        <div class="card-title">${esc(call.case.title || call.case.address || call.case.number)}</div>
+        <div class="card-meta">${call.distance_m != null ? `<span class="dist">📍 约 ${esc(formatDistance(call.distance_m))}</span>` : ""}<span>${esc(timeText(call.at))}</span></div>
+        <div class="row"><button class="btn btn-danger grow" data-join="${call.case.id}">加入联动</button><a class="btn" href="/m/cases/${call.case.id}/">查看</a></div>
+      </div>`);
+    }
+  }
+  parts.push(`<h2 class="section">待办 <small>${d.mine.length}</small></h2>`);
+  if (d.mine.length) parts.push(d.mine.map((c) => caseCard(c)).join(""));
+  else parts.push(`<section class="empty small"><div class="empty-ico">✓</div><p class="muted">暂无待办任务，新任务会实时提醒。</p></section>`);
+  if (d.unclaimed.length) {
+    parts.push(`<h2 class="section">本网格待认领 <small>${d.unclaimed.length}</small></h2>`);
+    parts.push(d.unclaimed.map((c) => caseCard(c)).join(""));
+  }
+  view.innerHTML = `<div class="list" id="inbox">${parts.join("")}</div>`;
+  view.querySelectorAll("[data-join]").forEach((b) => b.addEventListener("click", (e) => {
+    e.preventDefault();
+    join(Number(b.dataset.join));
+  }));
+}
+
+async function join(caseId) {
+  await outbox.enqueue({ kind: "action", caseId, action: "join", label: ACTION_LABEL.join, url: `/api/cases/${caseId}/actions/join` });
+  toast(navigator.onLine ? "已加入同圈联动" : "已记录，联网后发送", navigator.onLine ? "ok" : "warn");
+  if (cache.inbox) cache.inbox.calls.forEach((c) => { if (c.case.id === caseId) c.joined = true; });
+  renderInbox();
+}
+
+// --- a case -----------------------------------------------------------------------------------
+
+async function loadCase(id) {
+  let r = await getJSON(`/api/cases/${id}/`);
+  if (r.status === 404) {
+    const j = await getJSON(`/m/api/cases/${id}/joint`);
+    if (j.ok) r = j;
+  }
+  if (r.ok) cache.cases.set(id, r.data);
+  return r;
+}
+
+async function gridOutline(gridId) {
+  if (!gridId) return null;
+  if (cache.grids.has(gridId)) return cache.grids.get(gridId);
+  const r = await getJSON(`/api/grids/${gridId}/`).catch(() => null);
+  const g = r && r.ok ? r.data.geometry : null;
+  cache.grids.set(gridId, g);
+  return g;
+}
+
+// The case as the phone believes it is: the server's copy with the actions still waiting in
+// the outbox applied on top (so the next step is offered while offline).
+function effective(c) {
+  const out = { ...c };
+  for (const p of pendingFor(c.id)) {
+    if (p.state === "failed") continue;
+    if (NEXT[p.action]) {
+      out.status = NEXT[p.action];
+      out.status_label = STATUS_LABEL[out.status] || out.status;
+      out.pendingStatus = true;
+    }
+  }
+  if (out.pendingStatus) out.allowed_actions = HANDLER_ACTIONS[out.status] || [];
+  return out;
+}
+
+async function showCase(id) {
+  markTab("case");
+  current.caseId = id;
+  setTitle("事件详情", true);
+  const known = cache.cases.get(id);
+  if (known) renderCase(known);
+  else view.innerHTML = `<p class="muted center pad">正在加载…</p>`;
+  const r = await loadCase(id);
+  if (current.name !== "case" || current.caseId !== id) return;
+  if (!r.ok) {
+    if (r.status === 404 || r.status === 403) {
+      cache.cases.delete(id);
+      view.innerHTML = `<section class="empty" id="forbidden"><div class="empty-ico">⛔</div><h2>无权查看</h2><p class="muted">${esc(errorText(r.data, r.status))}</p><a class="btn btn-primary btn-block" href="/m/">回到我的任务</a></section>`;
+      return;
+    }
+    if (!known) view.innerHTML = `<section class="empty"><div class="empty-ico">📶</div><h2>暂时无法加载</h2><p class="muted">当前离线或网络不佳，请稍后再试。</p></section>`;
+    return;
+  }
+  renderCase(r.data);
+}
+
+function renderCase(raw) {
+  const c = effective(raw);
+  setTitle(c.number || "事件详情", true);
+  const fix = position.lastFix();
+  const target = c.lat != null ? { lng: c.lng, lat: c.lat } : null;
+  const dist = fix && target ? distanceM(fix, target) : null;
+  const waiting = pendingFor(c.id);
+  const photos = (c.photos || []).filter((p) => p.stage === "report" || p.stage === "resolve" || !p.stage);
+  const timeline = (c.timeline || []).slice(-6).reverse();
+  const allowed = c.allowed_actions || [];
+  const mineOpen = c.handler?.id === ME && !["resolved", "verified", "closed", "returned"].includes(c.status);
+
+  view.innerHTML = `<article class="case" data-case-id="${c.id}" data-status="${esc(c.status)}">
+    <section class="card">
+      <div class="card-top">${gradeBadge(c)}<span class="cat">${esc(c.category?.name || "")}</span><span class="status s-${esc(c.status)}" id="case-status">${esc(c.status_label)}${c.pendingStatus ? "（待发送）" : ""}</span></div>
+      <h2 class="case-title">${esc(c.title || c.category?.name || c.number)}</h2>
+      ${c.description ? `<p class="desc">${esc(c.description)}</p>` : ""}
+      <dl class="facts">
+        <dt>地点</dt><dd>${esc(c.address || "—")}${c.grid ? ` · ${esc(c.grid.name)}` : ""}</dd>
+        <dt>来源</dt><dd>${esc(c.source_label || "")} · ${esc(timeText(c.reported_at))}</dd>
+        ${dueOf(c) ? `<dt>时限</dt><dd>${dueText(c)}</dd>` : ""}
+        ${c.handler ? `<dt>处置人</dt><dd>${esc(c.handler.name)}</dd>` : ""}
+      </dl>
+    </section>
+    ${waiting.length ? `<section class="card pending-card" id="pending">${waiting.map((w) => `<div class="pending-row ${w.state}"><span class="chip ${w.state === "failed" ? "crit" : "warn"}">${w.state === "failed" ? "发送失败" : w.state === "sending" ? "发送中" : "待发送"}</span> ${esc(w.label)}${w.photos?.length ? ` · ${w.photos.length} 张照片` : ""}${w.error ? `<div class="small crit-text">${esc(w.error)}</div>` : ""}</div>`).join("")}</section>` : ""}
+    <section class="card map-card">
+      <div id="map">${miniMap({ target, me: fix, grid: cache.grids.get(c.grid?.id) })}</div>
+      <div class="map-foot">${dist != null ? `距您 <b>${esc(formatDistance(dist))}</b> · ${esc(bearingLabel(fix, target))}方向` : target ? "正在获取您的位置…" : "事件没有坐标"}
+      ${target ? `<a class="btn btn-small" href="https://uri.amap.com/marker?position=${c.lng},${c.lat}&coordinate=wgs84&name=${encodeURIComponent(c.address || c.number)}" target="_blank" rel="noopener">导航</a>` : ""}</div>
+    </section>
+    ${photos.length ? `<section class="card"><h3>照片</h3><div class="thumbs">${photos.map((p) => `<a href="${esc(p.url)}" target="_blank"><img src="${esc(p.url)}" alt="事件照片" loading="lazy"></a>`).join("")}</div></section>` : ""}
+    ${timeline.length ? `<section class="card"><h3>处置记录</h3><ol class="timeline">${timeline.map((e) => `<li><b>${esc(e.action_label)}</b> <span class="muted">${esc(e.actor || "")} · ${esc(timeText(e.at))}</span>${e.note ? `<div class="small">${esc(e.note)}</div>` : ""}</li>`).join("")}</ol></section>` : ""}
+  </article>
+  <div class="actions" id="actions">${actionButtons(c, allowed, mineOpen)}</div>`;
+
+  view.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", () => startAction(c, b.dataset.action)));
+  if (c.grid?.id && !cache.grids.has(c.grid.id)) {
+    gridOutline(c.grid.id).then((g) => {
+      if (g && current.caseId === c.id) $("#map").innerHTML = miniMap({ target, me: position.lastFix(), grid: g });
+    });
+  }
+}
+
+function actionButtons(c, allowed, mineOpen) {
+  const primary = ["accept", "arrive", "resolve"].filter((a) => allowed.includes(a));
+  const rows = [];
+  if (c.joint) {
+    rows.push(`<button class="btn btn-danger btn-big" data-action="join">加入同圈联动</button>`);
+    return rows.join("");
+  }
+  const main = primary.includes("accept") ? "accept" : primary.includes("arrive") ? "arrive" : primary[0];
+  const secondary = [];
+  for (const a of primary) if (a !== main) secondary.push(a);
+  for (const a of ["return", "extension_request"]) if (allowed.includes(a)) secondary.push(a);
+  if (mineOpen) secondary.push("call");
+  if (secondary.length) rows.push(`<div class="row secondary">${secondary.map((a) => `<button class="btn ${a === "call" ? "btn-call" : ""}" data-action="${a}">${a === "call" ? "📣 呼叫同圈" : ACTION_LABEL[a]}</button>`).join("")}</div>`);
+  if (main) rows.push(`<button class="btn btn-primary btn-big" data-action="${main}">${main === "arrive" ? "📍 到场打卡" : main === "resolve" ? "📷 处置完毕" : "✋ 签收"}</button>`);
+  if (!rows.length) rows.push(`<p class="muted center small">${c.pendingStatus ? "操作已记录，联网后自动发送" : "此事件暂无需您处理的操作"}</p>`);
+  return rows.join("");
+}
+
+async function queueAction(c, action, fields = {}, photos = []) {
+  const record = await outbox.enqueue({
+    kind: "action",
+    caseId: c.id,
+    action,
+    label: ACTION_LABEL[action] || action,
+    url: `/api/cases/${c.id}/actions/${action}`,
+    fields,
+    photos,
+  });
+  await refreshOutbox();
+  if (!navigator.onLine) toast(`已保存“${record.label}”，联网后自动发送`, "warn");
+  if (current.caseId === c.id) renderCase(cache.cases.get(c.id) || c);
+  return record;
+}
+
+async function startAction(c, action) {
+  if (action === "accept") return queueAction(c, "accept");
+  if (action === "join") return join(c.id).then(() => showCase(c.id));
+  if (action === "arrive") return arrive(c);
+  if (action === "resolve") return resolveSheet(c);
+  if (action === "return") return reasonSheet(c, "return", "回退（非本职责）", "请说明原因，例如：不属于网格职责，应由××部门处理");
+  if (action === "extension_request") return extensionSheet(c);
+  if (action === "call") return callNearby(c);
+}
+
+async function arrive(c) {
+  toast("正在定位…");
+  const fix = await position.currentFix({ maxAgeMs: 30000 });
+  if (!fix) { toast("无法获得定位，请开启定位权限后再试", "warn"); return; }
+  const dist = c.lat != null ? distanceM(fix, c) : null;
+  const fields = { lng: fix.lng.toFixed(7), lat: fix.lat.toFixed(7), accuracy: Math.round(fix.accuracy || 0) };
+  if (dist != null && dist > ARRIVE_WARNING_M) {
+    openSheet(`<h2>确认到场？</h2>
+      <p class="warn-box" id="far-warning">您的位置距事发地约 <b>${esc(formatDistance(dist))}</b>，超过 ${ARRIVE_WARNING_M} 米。请确认已到达现场。</p>
+      <div class="row"><button class="btn grow" data-close>取消</button><button class="btn btn-primary grow" id="arrive-anyway">仍然到场</button></div>`);
+    $("#arrive-anyway").addEventListener("click", () => { closeSheet(); queueAction(c, "arrive", fields); });
+    return;
+  }
+  queueAction(c, "arrive", fields);
+}
+
+function openSheet(html) {
+  sheet.innerHTML = `<div class="sheet-body">${html}</div>`;
+  sheet.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closeSheet));
+  if (!sheet.open) sheet.showModal();
+}
+
+function closeSheet() { if (sheet.open) sheet.close(); }
+sheet.addEventListener("click", (e) => { if (e.target === sheet) closeSheet(); });
+
+// Photos: downscaled on the phone (long side ≤ 1600 px, JPEG) before they are kept and sent.
+async function shrink(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && file.size < 1_500_000 && file.type === "image/jpeg") return file;
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((res) => canvas.toBlob(res, "image/jpeg", 0.85));
+    return blob || file;
+  } catch (e) {
+    return file;
+  }
+}
+
+function photoPicker(root, photos) {
+  const input = $("input[type=file]", root);
+  const thumbs = $(".thumbs", root);
+  const draw = () => {
+    thumbs.innerHTML = photos.map((b, i) => `<span class="thumb"><img src="${URL.createObjectURL(b)}" alt="照片 ${i + 1}"><button type="button" data-drop="${i}" aria-label="删除">×</button></span>`).join("")
+      + (photos.length < MAX_PHOTOS ? `<label class="thumb add" for="${input.id}"><span>📷</span>${photos.length ? "再拍" : "拍照"}</label>` : "");
+    thumbs.querySelectorAll("[data-drop]").forEach((b) => b.addEventListener("click", () => { photos.splice(Number(b.dataset.drop), 1); draw(); }));
+  };
+  input.addEventListener("change", async () => {
+    for (const f of [...input.files].slice(0, MAX_PHOTOS - photos.length)) photos.push(await shrink(f));
+    input.value = "";
+    draw();
+  });
+  draw();
+}
+
+function resolveSheet(c) {
+  const photos = [];
+  openSheet(`<h2>处置完毕</h2>
+    <form id="resolve-form" class="form">
+      <input type="file" id="resolve-photos" accept="image/*" capture="environment" multiple hidden>
+      <div class="thumbs picker"></div>
+      <label>处置情况<textarea name="note" rows="3" required placeholder="例如：已清理完毕，恢复原状"></textarea></label>
+      <label>给市民的答复（可选）<input name="public_note" maxlength="500" placeholder="市民在跟踪页能看到"></label>
+      <p class="form-error" hidden></p>
+      <div class="row"><button type="button" class="btn grow" data-close>取消</button><button class="btn btn-primary grow" type="submit">提交处置</button></div>
+    </form>`);
+  const form = $("#resolve-form");
+  photoPicker(form, photos);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $(".form-error", form);
+    const note = form.note.value.trim();
+    if (!photos.length || !note) {
+      err.hidden = false;
+      err.textContent = !photos.length ? "请至少拍 1 张处置后的照片" : "请填写处置情况";
+      return;
+    }
+    closeSheet();
+    const fix = position.lastFix();
+    const fields = { note, public_note: form.public_note.value.trim() };
+    if (fix) Object.assign(fields, { lng: fix.lng.toFixed(7), lat: fix.lat.toFixed(7), accuracy: Math.round(fix.accuracy || 0) });
+    await queueAction(c, "resolve", fields, photos);
+  });
+}
+
+function reasonSheet(c, action, title, placeholder) {
+  openSheet(`<h2>${esc(title)}</h2>
+    <form id="reason-form" class="form">
+      <label>理由<textarea name="note" rows="3" required placeholder="${esc(placeholder)}"></textarea></label>
+      <div class="row"><button type="button" class="btn grow" data-close>取消</button><button class="btn btn-primary grow" type="submit">提交</button></div>
+    </form>`);
+  $("#reason-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const note = e.target.note.value.trim();
+    if (!note) return;
+    closeSheet();
+    queueAction(c, action, { note });
+  });
+}
+
+function extensionSheet(c) {
+  const base = c.resolve_due ? new Date(c.resolve_due) : new Date();
+  const suggested = new Date(Math.max(base.getTime(), Date.now()) + 24 * 3600 * 1000);
+  const local = new Date(suggested.getTime() - suggested.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  openSheet(`<h2>申请延期</h2>
+    <form id="ext-form" class="form">
+      <p class="muted small">当前处置时限：${esc(timeText(c.resolve_due) || "—")}</p>
+      <label>延至<input type="datetime-local" name="new_due" value="${local}" required></label>
+      <label>理由<textarea name="note" rows="3" required placeholder="例如：需等待材料到货"></textarea></label>
+      <div class="row"><button type="button" class="btn grow" data-close>取消</button><button class="btn btn-primary grow" type="submit">提交申请</button></div>
+    </form>`);
+  $("#ext-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = e.target;
+    if (!f.new_due.value || !f.note.value.trim()) return;
+    closeSheet();
+    queueAction(c, "extension_request", { new_due: new Date(f.new_due.value).toISOString(), note: f.note.value.trim() });
+  });
+}
+
+async function callNearby(c) {
+  if (!navigator.onLine) { toast("呼叫同圈需要网络", "warn"); return; }
+  const r = await postJSON(`/m/api/cases/${c.id}/call-nearby`, { client_action_id: outbox.newId() });
+  if (!r.ok) { toast(errorText(r.data, r.status), "warn"); return; }
+  const people = r.data.called || [];
+  openSheet(`<h2>同圈联动</h2>
+    ${people.length ? `<p>已呼叫附近在岗人员：</p><ul class="people" id="called">${people.map((p) => `<li><b>${esc(p.name)}</b><span class="muted">约 ${esc(formatDistance(p.distance_m))}</span></li>`).join("")}</ul>` : `<p class="warn-box" id="called">附近没有在岗的同中队人员，已记录。请联系指挥中心。</p>`}
+    <button class="btn btn-primary btn-block" data-close>知道了</button>`);
+  loadCase(c.id).then((x) => { if (x.ok && current.caseId === c.id) renderCase(x.data); });
+}
+
+// --- patrol report ----------------------------------------------------------------------------
+
+async function categories() {
+  if (cache.categories) return cache.categories;
+  const [short, all] = await Promise.all([getJSON("/api/categories?resident=1"), getJSON("/api/categories")]);
+  cache.categories = { short: short.ok ? short.data : [], all: all.ok ? all.data : [] };
+  return cache.categories;
+}
+
+async function showReport() {
+  markTab("report");
+  setTitle("巡查上报");
+  const photos = [];
+  view.innerHTML = `<form id="report-form" class="form report">
+    <input type="file" id="report-photos" accept="image/*" capture="environment" multiple hidden>
+    <section class="card"><h3>现场照片 <small class="muted">最多 3 张</small></h3><div class="thumbs picker"></div></section>
+    <section class="card"><h3>问题类型</h3><div class="chips" id="cats"><span class="muted small">正在加载分类…</span></div>
+      <select name="category" id="category" aria-label="全部分类"><option value="">更多分类…</option></select></section>
+    <section class="card"><h3>描述</h3><textarea name="description" rows="3" placeholder="看到了什么？例如：人行道上堆放建筑垃圾约 2 立方"></textarea></section>
+    <section class="card"><h3>位置</h3><div id="where" class="where muted">正在定位…</div>
+      <input name="address" placeholder="补充地址（可选），如：兰里路 88 号门口"></section>
+    <p class="form-error" hidden></p>
+    <button class="btn btn-primary btn-big" type="submit">上报</button>
+  </form>`;
+  const form = $("#report-form");
+  photoPicker(form, photos);
+  let chosen = "";
+  categories().then(({ short, all }) => {
+    if (current.name !== "report") return;
+    const cats = $("#cats");
+    cats.innerHTML = short.slice(0, 8).map((c) => `<button type="button" class="chip-btn" data-code="${esc(c.code)}">${c.icon ? `<span>${esc(c.icon)}</span>` : ""}${esc(c.name)}</button>`).join("") || `<span class="muted small">请从下方选择分类</span>`;
+    const sel = $("#category");
+    sel.innerHTML = `<option value="">更多分类…</option>` + all.map((c) => `<option value="${esc(c.code)}">${esc(c.major_name ? `${c.major_name} · ` : "")}${esc(c.name)}</option>`).join("");
+    cats.querySelectorAll("[data-code]").forEach((b) => b.addEventListener("click", () => {
+      chosen = b.dataset.code;
+      sel.value = "";
+      cats.querySelectorAll("[data-code]").forEach((x) => x.classList.toggle("on", x === b));
+    }));
+    sel.addEventListener("change", () => { chosen = sel.value; cats.querySelectorAll("[data-code]").forEach((x) => x.classList.remove("on")); });
+  });
+  const where = $("#where");
+  position.currentFix({ maxAgeMs: 60000 }).then(async (fix) => {
+    if (current.name !== "report") return;
+    if (!fix) { where.textContent = "无法定位：请允许定位，或填写地址"; return; }
+    where.innerHTML = `📍 ${fix.lng.toFixed(5)}, ${fix.lat.toFixed(5)} <span class="small">±${Math.round(fix.accuracy || 0)} 米</span>`;
+    if (navigator.onLine) {
+      const r = await getJSON(`/api/grids/locate?lng=${fix.lng}&lat=${fix.lat}`).catch(() => null);
+      if (r && r.ok && current.name === "report") where.innerHTML += ` · <b>${esc(r.data.grid.name)}</b>${r.data.community ? ` · ${esc(r.data.community.name)}` : ""}`;
+    }
+  });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $(".form-error", form);
+    const description = form.description.value.trim();
+    if (!chosen) { err.hidden = false; err.textContent = "请选择问题类型"; return; }
+    if (!photos.length && !description) { err.hidden = false; err.textContent = "请拍照或描述问题"; return; }
+    const fix = position.lastFix();
+    const fields = { source: "worker", category: chosen, description, address: form.address.value.trim() };
+    if (fix) Object.assign(fields, { lng: fix.lng.toFixed(7), lat: fix.lat.toFixed(7), crs: "wgs84" });
+    await outbox.enqueue({ kind: "report", label: ACTION_LABEL.report, url: "/api/cases/", fields, photos });
+    await refreshOutbox();
+    toast(navigator.onLine ? "正在上报…" : "已保存，联网后自动上报", navigator.onLine ? "" : "warn");
+    go("/m/me");
+  });
+}
+
+// --- me: duty, outbox -------------------------------------------------------------------------
+
+function dutyText(s) {
+  if (!s.onDuty) return "已下班：不上报位置";
+  if (s.paused === "battery") return "电量过低，已暂停位置上报";
+  if (s.paused === "hidden") return "应用在后台较久，已暂停位置上报";
+  const parts = ["在岗：每 30 秒上报位置"];
+  if (s.lastSentAt) parts.push(`最近 ${timeText(new Date(s.lastSentAt).toISOString()).split(" ")[1]}`);
+  parts.push(`本次已上报 ${s.sent} 次`);
+  return parts.join(" · ");
+}
+
+async function showMe() {
+  markTab("me");
+  setTitle("我的");
+  const s = position.snapshot();
+  const items = await outbox.list();
+  if (current.name !== "me") return;
+  view.innerHTML = `<section class="card me">
+      <div class="avatar" aria-hidden="true">${esc((body.dataset.meName || "?").slice(0, 1))}</div>
+      <div><b>${esc(body.dataset.meName)}</b><div class="muted small">${esc(body.dataset.meRole)} · ${esc(body.dataset.meScope)}</div></div>
+    </section>
+    <section class="card duty-card ${s.onDuty ? "on" : ""}">
+      <div class="row between"><h3>在岗状态</h3><button class="switch" id="duty-switch" role="switch" aria-checked="${s.onDuty}"><span></span></button></div>
+      <p id="duty-text" class="small">${esc(dutyText(s))}</p>
+      ${s.lastError ? `<p class="small crit-text">${esc(s.lastError)}</p>` : ""}
+      ${s.battery ? `<p class="small muted">电量 ${Math.round(s.battery.level * 100)}%${s.battery.charging ? "（充电中）" : ""}</p>` : ""}
+    </section>
+    <section class="card" id="outbox">
+      <div class="row between"><h3>待发送 <small>${items.length}</small></h3>${items.length ? `<button class="btn btn-small" id="send-now">立即发送</button>` : ""}</div>
+      ${items.length ? `<ul class="outbox">${items.map((i) => `<li class="ob-${i.state}" data-id="${esc(i.id)}">
+          <div><b>${esc(i.label)}</b>${i.caseId ? ` · <a href="/m/cases/${i.caseId}/">事件</a>` : ""} <span class="muted small">${esc(timeText(new Date(i.createdAt).toISOString()))}</span></div>
+          <div class="small"><span class="chip ${i.state === "failed" ? "crit" : "warn"}">${{ pending: "待发送", sending: "发送中", failed: "发送失败", auth: "待登录" }[i.state] || i.state}</span>${i.photos?.length ? ` ${i.photos.length} 张照片` : ""} ${i.error ? `<span class="crit-text">${esc(i.error)}</span>` : ""}</div>
+          ${i.state === "failed" ? `<div class="row"><button class="btn btn-small" data-retry="${esc(i.id)}">重试</button><button class="btn btn-small" data-drop="${esc(i.id)}">放弃</button></div>` : ""}
+        </li>`).join("")}</ul>` : `<p class="muted small">没有待发送的操作。离线时的操作会保存在这里，联网后自动发送。</p>`}
+    </section>
+    <section class="card">
+      <button class="btn btn-block" id="install" hidden>添加到手机桌面</button>
+      <form method="post" action="/accounts/logout/" id="logout"><input type="hidden" name="csrfmiddlewaretoken" value="${esc(outbox.csrfToken())}"><button class="btn btn-block">退出登录</button></form>
+    </section>`;
+  $("#duty-switch").addEventListener("click", toggleDuty);
+  $("#send-now")?.addEventListener("click", () => outbox.retry());
+  view.querySelectorAll("[data-retry]").forEach((b) => b.addEventListener("click", () => outbox.retry(b.dataset.retry)));
+  view.querySelectorAll("[data-drop]").forEach((b) => b.addEventListener("click", async () => {
+    if (confirm("放弃这项操作？它将不会被发送。")) { await outbox.remove(b.dataset.drop); showMe(); }
+  }));
+  $("#logout").addEventListener("submit", async () => {
+    // A shared phone: the next person must not see this one's cached cases.
+    try { for (const k of await caches.keys()) if (k.startsWith("field-data")) await caches.delete(k); } catch (e) { /* no caches */ }
+  });
+  if (installPrompt) {
+    const b = $("#install");
+    b.hidden = false;
+    b.addEventListener("click", () => { installPrompt.prompt(); installPrompt = null; b.hidden = true; });
+  }
+}
+
+function renderDuty(s) {
+  const b = $("#duty");
+  b.dataset.on = s.onDuty ? "1" : "0";
+  b.setAttribute("aria-pressed", String(s.onDuty));
+  b.textContent = s.onDuty ? (s.paused ? "在岗·暂停" : "在岗") : "下班";
+  const t = $("#duty-text");
+  if (t) t.textContent = dutyText(s);
+  const sw = $("#duty-switch");
+  if (sw) { sw.setAttribute("aria-checked", String(s.onDuty)); sw.closest(".duty-card").classList.toggle("on", s.onDuty); }
+}
+
+async function toggleDuty() {
+  const on = !position.snapshot().onDuty;
+  await position.setDuty(on);
+  toast(on ? "已上岗：开始上报位置" : "已下班：停止上报位置", "ok");
+}
+$("#duty").addEventListener("click", toggleDuty);
+
+// --- live: new tasks, same-circle calls, updates of what is on screen ---------------------------
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    if (sheet.open) return scheduleRefresh();
+    if (current.name === "inbox") showInbox();
+    else if (current.name === "case" && current.caseId) loadCase(current.caseId).then((r) => { if (r.ok && current.name === "case") renderCase(r.data); });
+    else loadInbox();
+  }, 400);
+}
+
+function onLive(msg) {
+  if (msg.type !== "case.updated" || !msg.case) return;
+  const c = msg.case;
+  if (msg.linkage && msg.linkage.for_user === ME) {
+    beep({ urgent: true });
+    toast(`同圈呼叫：${msg.linkage.caller || "同事"}请求支援 ${c.category || ""}（约 ${formatDistance(msg.linkage.distance_m)}）`, "warn");
+    return scheduleRefresh();
+  }
+  const newTask = c.handler_id === ME && msg.entry?.action === "dispatch";
+  const claimable = !c.handler_id && msg.entry?.action === "dispatch";
+  if (newTask || claimable) {
+    beep({ urgent: c.grade === 1 });
+    toast(`${newTask ? "新任务" : "本网格新事件"}：${c.category || ""} ${c.address || ""}`, c.grade === 1 ? "warn" : "ok");
+  }
+  if (current.name === "case" && current.caseId !== c.id && !newTask) return;
+  scheduleRefresh();
+}
+
+async function startLive() {
+  try {
+    const { connectLive } = await import(body.dataset.liveJs);
+    connectLive({
+      path: "/ws/live/",
+      onMessage: onLive,
+      onStatus: (s) => {
+        body.dataset.live = s;
+        if (s === "open") scheduleRefresh(); // back after a drop: the inbox may have changed
+      },
+    });
+  } catch (e) {
+    console.warn("live feed unavailable", e);
+  }
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+let installPrompt = null;
+window.addEventListener("beforeinstallprompt", (e) => { e.preventDefault(); installPrompt = e; });
+
+function netState() {
+  $("#net").hidden = navigator.onLine;
+  body.dataset.online = navigator.onLine ? "1" : "0";
+  refreshOutbox();
+}
+window.addEventListener("online", () => { netState(); scheduleRefresh(); });
+window.addEventListener("offline", netState);
+
+outbox.onChange(async (d) => {
+  await refreshOutbox();
+  if (d.sent) {
+    const warnings = d.data?.warnings || [];
+    if (warnings.length) toast(warnings.join("；"), "warn");
+    else toast(`“${d.sent.label}”已发送`, "ok");
+    if (d.sent.caseId) cache.cases.delete(d.sent.caseId);
+    if (d.sent.kind === "report" && d.data?.number) toast(`已上报，编号 ${d.data.number}`, "ok");
+    scheduleRefresh();
+  } else if (d.failed) {
+    toast(`“${d.failed.label}”发送失败：${d.failed.error}`, "warn");
+    if (current.name === "me") showMe();
+  }
+  if (current.name === "me" && (d.queued || d.sent || d.removed)) showMe();
+  if (current.name === "case" && current.caseId && cache.cases.has(current.caseId) && !d.sent) renderCase(cache.cases.get(current.caseId));
+});
+position.onChange(renderDuty);
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).then(
+    () => { body.dataset.sw = "registered"; },
+    (e) => console.warn("service worker not registered", e),
+  );
+}
+
+unlock();
+netState();
+outbox.start();
+position.start();
+route();
+startLive();
