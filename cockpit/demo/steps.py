@@ -23,6 +23,7 @@ STEPS: list[tuple[str, str]] = [
     ("addresses", "cockpit.demo.addresses.addresses_build"),
     ("staff", "cockpit.demo.people.staff_build"),
     ("departments", "cockpit.demo.people.departments_build"),
+    ("routing", "cockpit.demo.dispatch_config.dispatch_config_build"),
 ]
 
 # One password for every demo account; it passes accounts.passwords.ComplexityValidator
