@@ -1,6 +1,7 @@
 """Reads of the territory that other apps and the APIs use: locating a point, the command chain,
 the grids a user may see, the forces layer."""
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -142,3 +143,24 @@ def forces_latest(
 
 def geometry_as_geojson(geom: GEOSGeometry | None) -> str | None:
     return None if geom is None else geom.json
+
+
+def town_outlines_geojson() -> str:
+    """Every grid's outline (simplified) as one GeoJSON FeatureCollection: the background of the
+    admin's map widgets, which have no tile basemap (see grids.admin)."""
+    rows = (
+        Node.objects.filter(kind=Node.Kind.GRID, boundary__isnull=False)
+        .annotate(
+            geojson=AsGeoJSON(
+                SimplifyPreserveTopology("boundary", SIMPLIFY_TOLERANCE_DEG),
+                precision=GEOJSON_PRECISION,
+            )
+        )
+        .order_by("code")
+        .values_list("code", "geojson")
+    )
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{"code":{json.dumps(code)}}},"geometry":{geojson}}}'
+        for code, geojson in rows
+    )
+    return f'{{"type":"FeatureCollection","features":[{features}]}}'
