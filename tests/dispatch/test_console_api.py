@@ -210,3 +210,15 @@ def test_an_automatic_template_answers_the_reporter_when_the_case_is_registered(
     replies = list(CaseLog.objects.filter(case=case, action="reply"))
     assert [e.note for e in replies] == [f"{case.number} 已立案，我们会尽快处理。"]
     assert replies[0].data["auto"] is True
+
+
+def test_errors_come_in_english_when_the_client_asks_for_it(town, categories, units):
+    case = report(categories)
+    r = as_user(town.li).post(
+        f"/api/cases/{case.id}/dispatch",
+        {"department": 99999},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert r.status_code == 400
+    assert r.json()["fields"]["department"] == ["No such department: 99999"]
