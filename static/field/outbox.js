@@ -144,6 +144,7 @@ export function flush() {
   if (flushing) return flushing;
   flushing = (async () => {
     const results = [];
+    await null; // let `flushing` be assigned before the finally below can clear it
     try {
       if (!navigator.onLine) return results;
       const items = await list();
