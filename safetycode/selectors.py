@@ -204,7 +204,7 @@ WITH s AS (
 )
 SELECT g.id, g.code, g.name, g.path, coalesce(c.cases, 0),
        coalesce(jsonb_object_agg(s.scene, jsonb_build_array(s.red, s.yellow, s.green))
-                FILTER (WHERE s.scene IS NOT NULL), '{}'::jsonb)
+                FILTER (WHERE s.scene IS NOT NULL), '{{}}'::jsonb)
 FROM grids_node g
 LEFT JOIN s ON s.grid_id = g.id
 LEFT JOIN c ON c.grid_id = g.id
