@@ -195,13 +195,13 @@ def test_a_task_arrives_live_is_accepted_and_resolved_offline_exactly_once(
 
         # the same action sent again (an answer lost on the way) changes nothing
         again = page.evaluate(
-            """async (id) => { const f = new FormData(); f.append('client_action_id', id);
+            """async ([id, caseId]) => { const f = new FormData(); f.append('client_action_id', id);
                  f.append('note', 'again');
                  const m = document.cookie.match(/csrftoken=([^;]+)/);
-                 const r = await fetch('/api/cases/%d/actions/resolve', {method: 'POST', body: f,
-                   headers: {'X-CSRFToken': m[1]}}); return r.status; }"""
-            % case.id,
-            client_action_id,
+                 const r = await fetch(`/api/cases/${caseId}/actions/resolve`, {method: 'POST', body: f,
+                   headers: {'X-CSRFToken': m[1]}}); return r.status; }"""[
+                client_action_id, case.id
+            ],
         )
         assert again == 200
         assert CaseLog.objects.filter(case=case, action="resolve").count() == 1
