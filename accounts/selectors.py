@@ -41,6 +41,10 @@ ROLE_MODEL_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     R.DISTRICT_ADMIN: {
         **{app: ALL_ACTIONS for app in BUSINESS_APPS},
         "accounts.user": frozenset({"view"}),
+        # the six safety indices' weights and baselines; consultations (cockpit.screen)
+        "cockpit.indexdefinition": frozenset({"view", "change"}),
+        "cockpit.indexvalue": frozenset({"view"}),
+        "cockpit.consultation": frozenset({"view", "change"}),
     },
     # Accounts are deactivated, never deleted: audit records and cases refer to them.
     R.SYS_ADMIN: {

@@ -23,7 +23,9 @@ STEPS: list[tuple[str, str]] = [
     ("addresses", "cockpit.demo.addresses.addresses_build"),
     ("staff", "cockpit.demo.people.staff_build"),
     ("departments", "cockpit.demo.people.departments_build"),
+    ("history", "cockpit.demo.history.history_build"),
     ("routing", "cockpit.demo.dispatch_config.dispatch_config_build"),
+    ("safety sites", "cockpit.demo.sites.sites_build"),
 ]
 
 # One password for every demo account; it passes accounts.passwords.ComplexityValidator

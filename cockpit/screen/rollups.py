@@ -1,0 +1,164 @@
+"""Rollups of events_case kept exact by a PostgreSQL trigger (installed by cockpit migration 0002).
+
+Why a trigger: every write path (case_report, case_report_many's bulk insert, transitions, the
+admin, raw SQL) passes through the table, so counts move in the same transaction as the case
+and are exact at every commit; no application code can forget to update them. The screen then
+reads tables of a few thousand rows a day instead of scanning a million cases.
+
+The day of a case is its ``reported_at`` in Asia/Shanghai (the town's calendar).
+"""
+
+from django.db import connection
+
+OPEN_STATUSES_SQL = (
+    "ARRAY['reported','registered','dispatched','accepted','on_site','resolved','rework',"
+    "'verified','returned']"
+)
+# Cases that are not incidents: refused registration and duplicates merged into another.
+NOT_COUNTED = ("rejected", "merged")
+HEAT_CELL_DEG = 0.002
+
+# The earliest running deadline: same rule as events.selectors.case_search_for(overdue=True).
+DUE_EXPR = (
+    "LEAST(CASE WHEN {c}.registered_at IS NULL THEN {c}.register_due END,"
+    " CASE WHEN {c}.accepted_at IS NULL THEN {c}.accept_due END,"
+    " CASE WHEN {c}.arrived_at IS NULL THEN {c}.arrive_due END,"
+    " CASE WHEN {c}.resolved_at IS NULL THEN {c}.resolve_due END)"
+)
+
+TRIGGER_SQL = f"""
+CREATE OR REPLACE FUNCTION cockpit_day(ts timestamptz) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (ts AT TIME ZONE 'Asia/Shanghai')::date $$;
+
+CREATE OR REPLACE FUNCTION cockpit_case_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  daily_changed boolean := true;
+  heat_changed boolean := true;
+BEGIN
+  -- A bulk load pauses the trigger for its session and rebuilds the rollups after it.
+  IF current_setting('cockpit.rollups_paused', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    daily_changed := (OLD.reported_at, OLD.node_path, OLD.source, OLD.category_id, OLD.status,
+                      OLD.grade)
+      IS DISTINCT FROM (NEW.reported_at, NEW.node_path, NEW.source, NEW.category_id,
+                        NEW.status, NEW.grade);
+    heat_changed := OLD.reported_at IS DISTINCT FROM NEW.reported_at
+      OR OLD.node_path IS DISTINCT FROM NEW.node_path
+      OR NOT (OLD.location IS NOT DISTINCT FROM NEW.location);
+  END IF;
+
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    IF daily_changed THEN
+      UPDATE cockpit_casedaily SET n = n - 1
+       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
+         AND source = OLD.source AND category_id = OLD.category_id AND status = OLD.status
+         AND grade = OLD.grade;
+    END IF;
+    IF heat_changed AND OLD.location IS NOT NULL THEN
+      UPDATE cockpit_heatcell SET n = n - 1
+       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
+         AND cx = floor(ST_X(OLD.location) / {HEAT_CELL_DEG})::int
+         AND cy = floor(ST_Y(OLD.location) / {HEAT_CELL_DEG})::int;
+    END IF;
+  END IF;
+
+  IF TG_OP = 'DELETE' THEN
+    DELETE FROM cockpit_caseopen WHERE case_id = OLD.id;
+    DELETE FROM cockpit_caseclosure WHERE case_id = OLD.id;
+    RETURN OLD;
+  END IF;
+
+  IF daily_changed THEN
+    INSERT INTO cockpit_casedaily (day, node_path, source, category_id, status, grade, n)
+    VALUES (cockpit_day(NEW.reported_at), NEW.node_path, NEW.source, NEW.category_id,
+            NEW.status, NEW.grade, 1)
+    ON CONFLICT (day, node_path, source, category_id, status, grade)
+    DO UPDATE SET n = cockpit_casedaily.n + 1;
+  END IF;
+  IF heat_changed AND NEW.location IS NOT NULL THEN
+    INSERT INTO cockpit_heatcell (day, node_path, cx, cy, n)
+    VALUES (cockpit_day(NEW.reported_at), NEW.node_path,
+            floor(ST_X(NEW.location) / {HEAT_CELL_DEG})::int,
+            floor(ST_Y(NEW.location) / {HEAT_CELL_DEG})::int, 1)
+    ON CONFLICT (day, node_path, cx, cy) DO UPDATE SET n = cockpit_heatcell.n + 1;
+  END IF;
+
+  IF NEW.status = ANY({OPEN_STATUSES_SQL}) THEN
+    INSERT INTO cockpit_caseopen (case_id, node_path, grid_id, source, category_id, status, grade,
+                                  reported_at, due_at, lng, lat)
+    VALUES (NEW.id, NEW.node_path, NEW.grid_id, NEW.source, NEW.category_id, NEW.status,
+            NEW.grade, NEW.reported_at, {DUE_EXPR.format(c="NEW")},
+            ST_X(NEW.location), ST_Y(NEW.location))
+    ON CONFLICT (case_id) DO UPDATE SET node_path = EXCLUDED.node_path,
+      grid_id = EXCLUDED.grid_id, source = EXCLUDED.source, category_id = EXCLUDED.category_id,
+      status = EXCLUDED.status, grade = EXCLUDED.grade, reported_at = EXCLUDED.reported_at,
+      due_at = EXCLUDED.due_at, lng = EXCLUDED.lng, lat = EXCLUDED.lat;
+  ELSIF TG_OP = 'UPDATE' THEN
+    DELETE FROM cockpit_caseopen WHERE case_id = NEW.id;
+  END IF;
+
+  IF NEW.status = 'closed' AND NEW.closed_at IS NOT NULL THEN
+    INSERT INTO cockpit_caseclosure (case_id, day, node_path, category_id, minutes, late)
+    VALUES (NEW.id, cockpit_day(NEW.closed_at), NEW.node_path, NEW.category_id,
+            GREATEST(0, extract(epoch FROM NEW.closed_at - NEW.reported_at) / 60.0),
+            COALESCE(NEW.resolved_at > NEW.resolve_due, false))
+    ON CONFLICT (case_id) DO UPDATE SET day = EXCLUDED.day, node_path = EXCLUDED.node_path,
+      category_id = EXCLUDED.category_id, minutes = EXCLUDED.minutes, late = EXCLUDED.late;
+  ELSIF TG_OP = 'UPDATE' AND OLD.status = 'closed' THEN
+    DELETE FROM cockpit_caseclosure WHERE case_id = NEW.id;
+  END IF;
+  RETURN NEW;
+END $$;
+
+DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
+CREATE TRIGGER cockpit_case_rollup AFTER INSERT OR UPDATE OR DELETE ON events_case
+FOR EACH ROW EXECUTE FUNCTION cockpit_case_rollup();
+"""
+
+TRIGGER_DROP_SQL = """
+DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
+DROP FUNCTION IF EXISTS cockpit_case_rollup();
+DROP FUNCTION IF EXISTS cockpit_day(timestamptz);
+"""
+
+# Everything from scratch, set-based: for bulk loads that ran with the trigger disabled.
+REBUILD_SQL = f"""
+TRUNCATE cockpit_casedaily, cockpit_heatcell, cockpit_caseopen, cockpit_caseclosure;
+INSERT INTO cockpit_casedaily (day, node_path, source, category_id, status, grade, n)
+SELECT cockpit_day(reported_at), node_path, source, category_id, status, grade, count(*)
+  FROM events_case GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO cockpit_heatcell (day, node_path, cx, cy, n)
+SELECT cockpit_day(reported_at), node_path, floor(ST_X(location) / {HEAT_CELL_DEG})::int,
+       floor(ST_Y(location) / {HEAT_CELL_DEG})::int, count(*)
+  FROM events_case WHERE location IS NOT NULL GROUP BY 1, 2, 3, 4;
+INSERT INTO cockpit_caseopen (case_id, node_path, grid_id, source, category_id, status, grade,
+                              reported_at, due_at, lng, lat)
+SELECT c.id, c.node_path, c.grid_id, c.source, c.category_id, c.status, c.grade, c.reported_at,
+       {DUE_EXPR.format(c="c")}, ST_X(c.location), ST_Y(c.location)
+  FROM events_case c WHERE c.status = ANY({OPEN_STATUSES_SQL});
+INSERT INTO cockpit_caseclosure (case_id, day, node_path, category_id, minutes, late)
+SELECT id, cockpit_day(closed_at), node_path, category_id,
+       GREATEST(0, extract(epoch FROM closed_at - reported_at) / 60.0),
+       COALESCE(resolved_at > resolve_due, false)
+  FROM events_case WHERE status = 'closed' AND closed_at IS NOT NULL;
+ANALYZE cockpit_casedaily; ANALYZE cockpit_heatcell; ANALYZE cockpit_caseopen;
+ANALYZE cockpit_caseclosure;
+"""
+
+
+def rollups_rebuild() -> None:
+    """Recompute every rollup from events_case (after a bulk load with the trigger disabled)."""
+    with connection.cursor() as cursor:
+        cursor.execute(REBUILD_SQL)
+
+
+def trigger_set(*, enabled: bool) -> None:
+    """Pause the rollup trigger for this database session during a bulk load (then call
+    rollups_rebuild), and resume it. A session setting, not ALTER TABLE: no table lock, and
+    other sessions keep their rollups exact meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('cockpit.rollups_paused', %s, false)", ["off" if enabled else "on"]
+        )

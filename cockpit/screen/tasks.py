@@ -1,0 +1,12 @@
+"""Beat task: the 08:00 daily consultation (schedule in django_celery_beat, made by migration
+cockpit 0002; the time is edited in the admin under Periodic tasks → Crontabs)."""
+
+from celery import shared_task
+
+
+@shared_task(name="cockpit.consultation_build")
+def consultation_build_task() -> str:
+    from cockpit.screen.consultation import consultation_build
+
+    record = consultation_build()
+    return record.day.isoformat()
