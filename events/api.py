@@ -26,7 +26,7 @@ from cockpit.errors import ApplicationError, _as_list
 from events import selectors, services
 from events.deadlines import case_timers
 from events.intake import SOURCES, intake_items, intake_parse
-from events.media import MAX_PHOTOS, photos_check, upload_from_base64
+from events.media import MAX_PHOTO_BYTES, MAX_PHOTOS, photos_check, upload_from_base64
 from events.models import Case, CaseLog, Category, HotlineOrder
 from events.ratelimit import client_ip, rate_hit
 from events.workflow import TRANSITIONS, action_label, action_permitted, actions_for
@@ -54,8 +54,24 @@ def _validated(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
+# The largest body any endpoint here takes: MAX_PHOTOS photos of 10 MB and the form around them.
+MAX_BODY_BYTES = MAX_PHOTOS * MAX_PHOTO_BYTES + 2 * 1024 * 1024
+
+
 def _request_data(request):
-    """request.data, with a body over DATA_UPLOAD_MAX_MEMORY_SIZE answered 413, not 400."""
+    """request.data, with a body over DATA_UPLOAD_MAX_MEMORY_SIZE answered 413, not 400. A body
+    declared larger than MAX_BODY_BYTES is refused before it is read, so oversized uploads are
+    never spooled to disk (Django would stream big files to temporary files first)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        raise ApplicationError(
+            _("提交的内容过大。"),
+            fields={"photos": [_("照片每张不能超过 10 MB，最多 %(n)d 张。") % {"n": MAX_PHOTOS}]},
+            status_code=413,
+        )
     try:
         return request.data
     except RequestDataTooBig:

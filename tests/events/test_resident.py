@@ -287,3 +287,14 @@ def test_the_report_page_opens_with_the_category_picker(town, categories, client
     assert r.status_code == 200
     html = r.content.decode()
     assert 'name="category" value="06010"' in html and "随手拍" in html
+
+
+def test_a_body_larger_than_three_full_photos_is_refused_unread(town, categories, api, media_root):
+    # Four 9 MB photos: each under the limit, together more than any report may carry. Refused
+    # on the declared length, before Django spools the upload to temporary files.
+    nine = photo().read() + b"\0" * (9 * 1024 * 1024)
+    uploads = [SimpleUploadedFile(f"{i}.jpg", nine, content_type="image/jpeg") for i in range(4)]
+    r = post(api(), good(photos=uploads))
+    assert r.status_code == 413, r.json()
+    assert "photos" in r.json()["fields"]
+    assert_nothing_stored(media_root)
