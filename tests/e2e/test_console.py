@@ -61,6 +61,8 @@ def console(browser, live_server_url, live_town):
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
     yield page
     context.close()
     assert errors == []
@@ -107,3 +109,43 @@ def test_the_operator_registers_and_dispatches_from_the_keyboard_and_sees_it_liv
     expect(page.locator("#case-status")).to_have_text("已签收")
     expect(page.locator("#timeline")).to_contain_text("派遣")
     expect(page.locator("#recommendation")).to_contain_text("王网格")
+
+
+def test_the_case_page_registers_dispatches_redispatches_and_replies(
+    console, live_server_url, live_town
+):
+    from dispatch.models import AnswerTemplate, Assignment, Department
+
+    city = Department.objects.create(code="CG", name="城管中队")
+    AnswerTemplate.objects.create(name="已派遣告知", action="", text="{number} 已交由专人处理。")
+    case = report("小区门口共享单车堆放")
+    page = console
+    page.goto(live_server_url + f"/console/cases/{case.id}/")
+    expect(page.locator("#live-badge")).to_be_hidden(timeout=10_000)
+    expect(page.locator("#recommendation")).to_contain_text("A-01")  # why: the grid's worker
+    # The map is drawn from our own geometry: no request leaves the server (no basemap tiles).
+    expect(page.locator("#case-map canvas")).to_have_count(1)
+    assert all(u.startswith((live_server_url, "data:", "blob:")) for u in page.requested), [
+        u for u in page.requested if not u.startswith(live_server_url)
+    ]
+
+    page.keyboard.press("r")
+    expect(page.locator("#case-status")).to_have_text("已立案")
+    expect(page.locator("#timeline li").last).to_contain_text("立案")  # pushed over /ws/case/
+    page.keyboard.press("d")
+    expect(page.locator("#case-status")).to_have_text("已派遣")
+    expect(page.locator("#case-handler")).to_have_text("王网格")
+
+    # Re-dispatch to a department with a note.
+    page.select_option("#dispatch-form select[name=user]", "")
+    page.select_option("#dispatch-form select[name=department]", str(city.id))
+    page.fill("#dispatch-form input[name=note]", "属城管职责")
+    page.click("#dispatch-form button")
+    expect(page.locator("#timeline")).to_contain_text("属城管职责")
+    assert Assignment.objects.get(case=case, active=True).department_id == city.id
+
+    # Reply with a template: its words, filled in, reach the log.
+    page.select_option("#reply-template", label="已派遣告知")
+    expect(page.locator("#reply-text")).to_have_value(f"{case.number} 已交由专人处理。")
+    page.click("#reply-form button")
+    expect(page.locator("#timeline li").last).to_contain_text(f"{case.number} 已交由专人处理。")
