@@ -31,6 +31,19 @@ const HANDLER_ACTIONS = {
   rework: ["arrive", "resolve", "extension_request"],
 };
 
+
+// Icons drawn inline (phones without an emoji font still show them).
+const svg = (d, cls = "i") => `<svg class="${cls}" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${d}</svg>`;
+const ICON = {
+  pin: svg('<path d="M12 21s-7-6.2-7-11.5A7 7 0 0 1 19 9.5C19 14.8 12 21 12 21z"/><circle cx="12" cy="9.5" r="2.5"/>'),
+  camera: svg('<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/>'),
+  hand: svg('<path d="M7 11V6a1.5 1.5 0 0 1 3 0v4M10 10V4.5a1.5 1.5 0 0 1 3 0V10M13 10V5.5a1.5 1.5 0 0 1 3 0V12M16 9.5a1.5 1.5 0 0 1 3 0V14a7 7 0 0 1-7 7h-1a6 6 0 0 1-5-2.7L3.5 14a1.5 1.5 0 0 1 2.5-1.7L7 14"/>'),
+  call: svg('<path d="M3 10v4h4l6 4V6L7 10z"/><path d="M16 9a4 4 0 0 1 0 6M19 6.5a8 8 0 0 1 0 11"/>'),
+  stop: svg('<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>', "i big"),
+  cloud: svg('<path d="M7 18a4.5 4.5 0 0 1-.5-9A6 6 0 0 1 18 8.5 4.5 4.5 0 0 1 17.5 18z"/><path d="M4 4l16 16"/>', "i big"),
+  done: svg('<circle cx="12" cy="12" r="9"/><path d="M8 12.5l2.5 2.5L16 9.5"/>', "i big"),
+};
+
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
 let current = { name: "", caseId: null };
@@ -187,7 +200,7 @@ function caseCard(c, { extra = "" } = {}) {
   return `<a class="card case-card ${c.grade === 1 ? "urgent" : ""}" href="/m/cases/${c.id}/" data-case-id="${c.id}">
     <div class="card-top">${gradeBadge(c)}<span class="cat">${esc(c.category?.name || "")}</span><span class="status s-${esc(c.status)}">${esc(c.status_label)}</span></div>
     <div class="card-title">${esc(c.title || c.address || c.number)}</div>
-    <div class="card-meta">${c.address && c.title ? `<span>${esc(c.address)}</span>` : ""}${dist ? `<span class="dist">📍 ${esc(dist)}</span>` : ""}${dueText(c)}</div>
+    <div class="card-meta">${c.address && c.title ? `<span>${esc(c.address)}</span>` : ""}${dist ? `<span class="dist">${ICON.pin}${esc(dist)}</span>` : ""}${dueText(c)}</div>
     ${waiting.length ? `<div class="chip warn">待发送 · ${waiting.map((w) => esc(w.label)).join("、")}</div>` : ""}
     ${extra}
   </a>`;
@@ -213,7 +226,7 @@ async function showInbox() {
   const r = await loadInbox();
   if (current.name !== "inbox") return;
   if (!r.ok && !cache.inbox) {
-    view.innerHTML = `<section class="empty"><div class="empty-ico">📶</div><h2>暂时无法加载</h2><p class="muted">${navigator.onLine ? esc(errorText(r.data, r.status)) : "当前离线，联网后自动刷新。"}</p></section>`;
+    view.innerHTML = `<section class="empty"><div class="empty-ico">${ICON.cloud}</div><h2>暂时无法加载</h2><p class="muted">${navigator.onLine ? esc(errorText(r.data, r.status)) : "当前离线，联网后自动刷新。"}</p></section>`;
     return;
   }
   renderInbox();
@@ -230,14 +243,14 @@ function renderInbox() {
       parts.push(`<div class="card call-card" data-case-id="${call.case.id}">
         <div class="card-top">${gradeBadge(call.case)}<span class="cat">${esc(call.case.category?.name || "")}</span><span class="status">${esc(call.caller)} 呼叫</span></div>
         <div class="card-title">${esc(call.case.title || call.case.address || call.case.number)}</div>
-        <div class="card-meta">${call.distance_m != null ? `<span class="dist">📍 约 ${esc(formatDistance(call.distance_m))}</span>` : ""}<span>${esc(timeText(call.at))}</span></div>
+        <div class="card-meta">${call.distance_m != null ? `<span class="dist">${ICON.pin}约 ${esc(formatDistance(call.distance_m))}</span>` : ""}<span>${esc(timeText(call.at))}</span></div>
         <div class="row"><button class="btn btn-danger grow" data-join="${call.case.id}">加入联动</button><a class="btn" href="/m/cases/${call.case.id}/">查看</a></div>
       </div>`);
     }
   }
   parts.push(`<h2 class="section">待办 <small>${d.mine.length}</small></h2>`);
   if (d.mine.length) parts.push(d.mine.map((c) => caseCard(c)).join(""));
-  else parts.push(`<section class="empty small"><div class="empty-ico">✓</div><p class="muted">暂无待办任务，新任务会实时提醒。</p></section>`);
+  else parts.push(`<section class="empty small"><div class="empty-ico">${ICON.done}</div><p class="muted">暂无待办任务，新任务会实时提醒。</p></section>`);
   if (d.unclaimed.length) {
     parts.push(`<h2 class="section">本网格待认领 <small>${d.unclaimed.length}</small></h2>`);
     parts.push(d.unclaimed.map((c) => caseCard(c)).join(""));
@@ -305,10 +318,10 @@ async function showCase(id) {
   if (!r.ok) {
     if (r.status === 404 || r.status === 403) {
       cache.cases.delete(id);
-      view.innerHTML = `<section class="empty" id="forbidden"><div class="empty-ico">⛔</div><h2>无权查看</h2><p class="muted">${esc(errorText(r.data, r.status))}</p><a class="btn btn-primary btn-block" href="/m/">回到我的任务</a></section>`;
+      view.innerHTML = `<section class="empty" id="forbidden"><div class="empty-ico">${ICON.stop}</div><h2>无权查看</h2><p class="muted">${esc(errorText(r.data, r.status))}</p><a class="btn btn-primary btn-block" href="/m/">回到我的任务</a></section>`;
       return;
     }
-    if (!known) view.innerHTML = `<section class="empty"><div class="empty-ico">📶</div><h2>暂时无法加载</h2><p class="muted">当前离线或网络不佳，请稍后再试。</p></section>`;
+    if (!known) view.innerHTML = `<section class="empty"><div class="empty-ico">${ICON.cloud}</div><h2>暂时无法加载</h2><p class="muted">当前离线或网络不佳，请稍后再试。</p></section>`;
     return;
   }
   renderCase(r.data);
@@ -369,8 +382,8 @@ function actionButtons(c, allowed, mineOpen) {
   for (const a of primary) if (a !== main) secondary.push(a);
   for (const a of ["return", "extension_request"]) if (allowed.includes(a)) secondary.push(a);
   if (mineOpen) secondary.push("call");
-  if (secondary.length) rows.push(`<div class="row secondary">${secondary.map((a) => `<button class="btn ${a === "call" ? "btn-call" : ""}" data-action="${a}">${a === "call" ? "📣 呼叫同圈" : ACTION_LABEL[a]}</button>`).join("")}</div>`);
-  if (main) rows.push(`<button class="btn btn-primary btn-big" data-action="${main}">${main === "arrive" ? "📍 到场打卡" : main === "resolve" ? "📷 处置完毕" : "✋ 签收"}</button>`);
+  if (secondary.length) rows.push(`<div class="row secondary">${secondary.map((a) => `<button class="btn ${a === "call" ? "btn-call" : ""}" data-action="${a}">${a === "call" ? "呼叫同圈" : a === "extension_request" ? "延期" : ACTION_LABEL[a]}</button>`).join("")}</div>`);
+  if (main) rows.push(`<button class="btn btn-primary btn-big" data-action="${main}">${main === "arrive" ? `${ICON.pin}到场打卡` : main === "resolve" ? `${ICON.camera}处置完毕` : `${ICON.hand}签收`}</button>`);
   if (!rows.length) rows.push(`<p class="muted center small">${c.pendingStatus ? "操作已记录，联网后自动发送" : "此事件暂无需您处理的操作"}</p>`);
   return rows.join("");
 }
@@ -448,7 +461,7 @@ function photoPicker(root, photos) {
   const thumbs = $(".thumbs", root);
   const draw = () => {
     thumbs.innerHTML = photos.map((b, i) => `<span class="thumb"><img src="${URL.createObjectURL(b)}" alt="照片 ${i + 1}"><button type="button" data-drop="${i}" aria-label="删除">×</button></span>`).join("")
-      + (photos.length < MAX_PHOTOS ? `<label class="thumb add" for="${input.id}"><span>📷</span>${photos.length ? "再拍" : "拍照"}</label>` : "");
+      + (photos.length < MAX_PHOTOS ? `<label class="thumb add" for="${input.id}">${ICON.camera}${photos.length ? "再拍" : "拍照"}</label>` : "");
     thumbs.querySelectorAll("[data-drop]").forEach((b) => b.addEventListener("click", () => { photos.splice(Number(b.dataset.drop), 1); draw(); }));
   };
   input.addEventListener("change", async () => {
@@ -579,7 +592,7 @@ async function showReport() {
   position.currentFix({ maxAgeMs: 60000 }).then(async (fix) => {
     if (current.name !== "report") return;
     if (!fix) { where.textContent = "无法定位：请允许定位，或填写地址"; return; }
-    where.innerHTML = `📍 ${fix.lng.toFixed(5)}, ${fix.lat.toFixed(5)} <span class="small">±${Math.round(fix.accuracy || 0)} 米</span>`;
+    where.innerHTML = `${ICON.pin}${fix.lng.toFixed(5)}, ${fix.lat.toFixed(5)} <span class="small">±${Math.round(fix.accuracy || 0)} 米</span>`;
     if (navigator.onLine) {
       const r = await getJSON(`/api/grids/locate?lng=${fix.lng}&lat=${fix.lat}`).catch(() => null);
       if (r && r.ok && current.name === "report") where.innerHTML += ` · <b>${esc(r.data.grid.name)}</b>${r.data.community ? ` · ${esc(r.data.community.name)}` : ""}`;
@@ -607,7 +620,7 @@ function dutyText(s) {
   if (!s.onDuty) return "已下班：不上报位置";
   if (s.paused === "battery") return "电量过低，已暂停位置上报";
   if (s.paused === "hidden") return "应用在后台较久，已暂停位置上报";
-  const parts = ["在岗：每 30 秒上报位置"];
+  const parts = [`在岗：每 ${Math.round(s.intervalMs / 1000)} 秒上报位置`];
   if (s.lastSentAt) parts.push(`最近 ${timeText(new Date(s.lastSentAt).toISOString()).split(" ")[1]}`);
   parts.push(`本次已上报 ${s.sent} 次`);
   return parts.join(" · ");
@@ -741,7 +754,12 @@ outbox.onChange(async (d) => {
     const warnings = d.data?.warnings || [];
     if (warnings.length) toast(warnings.join("；"), "warn");
     else toast(`“${d.sent.label}”已发送`, "ok");
-    if (d.sent.caseId) cache.cases.delete(d.sent.caseId);
+    const known = d.sent.caseId && cache.cases.get(d.sent.caseId);
+    if (known && d.data?.case) {
+      // the server's answer at once; the full detail follows (scheduleRefresh)
+      cache.cases.set(d.sent.caseId, { ...known, ...d.data.case, allowed_actions: HANDLER_ACTIONS[d.data.case.status] || [] });
+      if (current.caseId === d.sent.caseId && current.name === "case") renderCase(cache.cases.get(d.sent.caseId));
+    }
     if (d.sent.kind === "report" && d.data?.number) toast(`已上报，编号 ${d.data.number}`, "ok");
     scheduleRefresh();
   } else if (d.failed) {

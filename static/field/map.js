@@ -32,18 +32,20 @@ function rings(geometry) {
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
 export function miniMap({ target, me, grid, width = 320, height = 180 }) {
+  // Frame the case and me (the grid outline is drawn around, clipped); the grid alone when
+  // neither is known. At least ~400 m across, so a 30 m walk is still visible.
   const pts = [];
   if (target && target.lng != null) pts.push([target.lng, target.lat]);
   if (me) pts.push([me.lng, me.lat]);
   const outline = rings(grid);
-  outline.forEach((ring) => ring.forEach((p) => pts.push(p)));
+  if (!pts.length) outline.forEach((ring) => ring.forEach((p) => pts.push(p)));
   if (!pts.length) return `<div class="map map-empty">无位置信息</div>`;
   const lat0 = pts.reduce((s, p) => s + p[1], 0) / pts.length;
   const kx = Math.cos((lat0 * Math.PI) / 180);
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
   for (const [x, y] of pts) { minX = Math.min(minX, x * kx); maxX = Math.max(maxX, x * kx); minY = Math.min(minY, y); maxY = Math.max(maxY, y); }
   const pad = 24;
-  const spanX = Math.max(maxX - minX, 0.002), spanY = Math.max(maxY - minY, 0.002);
+  const spanX = Math.max(maxX - minX, 0.004), spanY = Math.max(maxY - minY, 0.0036);
   const s = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
   const cx = (minX + maxX) / 2, cy = (minY + maxY) / 2;
   const P = (lng, lat) => [width / 2 + (lng * kx - cx) * s, height / 2 - (lat - cy) * s];

@@ -30,7 +30,7 @@ const emit = () => { for (const fn of listeners) { try { fn(snapshot()); } catch
 export function onChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
 export function snapshot() {
-  return { onDuty: state.onDuty, fix: state.fix, paused: state.paused, sent: state.sent, lastSentAt: state.lastSentAt, lastError: state.lastError, battery: state.battery ? { level: state.battery.level, charging: state.battery.charging } : null };
+  return { intervalMs: interval(), onDuty: state.onDuty, fix: state.fix, paused: state.paused, sent: state.sent, lastSentAt: state.lastSentAt, lastError: state.lastError, battery: state.battery ? { level: state.battery.level, charging: state.battery.charging } : null };
 }
 
 export function lastFix() { return state.fix; }

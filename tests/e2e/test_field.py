@@ -142,6 +142,25 @@ def test_a_task_arrives_live_is_accepted_and_resolved_offline_exactly_once(
         page.wait_for_selector("#case-status:has-text('已签收')")
         shot(page, "2-case-accepted")
 
+        # "on site" from ~500 m away: the phone warns before sending, the server records it
+        context.set_geolocation(
+            {"longitude": IN_G1[0] + 0.0052, "latitude": IN_G1[1], "accuracy": 15}
+        )
+        page.locator("#actions button", has_text="到场打卡").click()
+        warning = page.locator("#far-warning")
+        warning.wait_for()
+        assert "超过 200 米" in warning.inner_text()
+        shot(page, "2b-arrive-warning")
+        page.click("#arrive-anyway")
+        wait_for(lambda: status(case) == "on_site", what="arrive on the server")
+        arrived = CaseLog.objects.get(case=case, action="arrive")
+        assert 450 < arrived.data["distance_m"] < 550
+        page.wait_for_selector("#toast:has-text('请确认已到达现场')")  # the server's own warning
+        page.wait_for_selector("#case-status:has-text('已到场')")
+        context.set_geolocation(
+            {"longitude": IN_G1[0] + 0.0004, "latitude": IN_G1[1], "accuracy": 12}
+        )
+
         # no network: resolve with a photo; it waits on the phone, shown as 待发送
         context.set_offline(True)
         page.wait_for_selector("#net:not([hidden])")
@@ -160,7 +179,7 @@ def test_a_task_arrives_live_is_accepted_and_resolved_offline_exactly_once(
         page.wait_for_selector("#banner:has-text('待发送')")
         shot(page, "4-offline-waiting")
         time.sleep(2)
-        assert status(case) == "accepted"  # nothing reached the server
+        assert status(case) == "on_site"  # nothing reached the server
         # the photo is kept as a Blob in IndexedDB with the phone-made id
         queued = page.evaluate(
             """() => new Promise((ok) => { const r = indexedDB.open('field-outbox');
@@ -199,9 +218,8 @@ def test_a_task_arrives_live_is_accepted_and_resolved_offline_exactly_once(
                  f.append('note', 'again');
                  const m = document.cookie.match(/csrftoken=([^;]+)/);
                  const r = await fetch(`/api/cases/${caseId}/actions/resolve`, {method: 'POST', body: f,
-                   headers: {'X-CSRFToken': m[1]}}); return r.status; }"""[
-                client_action_id, case.id
-            ],
+                   headers: {'X-CSRFToken': m[1]}}); return r.status; }""",
+            [client_action_id, case.id],
         )
         assert again == 200
         assert CaseLog.objects.filter(case=case, action="resolve").count() == 1
