@@ -30,6 +30,7 @@ PAGE_SIZE = 100
 # user may take now and the live feed re-asks after every step (static/dispatch/case.js).
 BUTTON_ACTIONS = ("register", "reject", "verify", "rework", "close", "park", "unpark", "merge")
 ACTION_KEYS = {"register": "r", "verify": "v", "close": "c"}
+STATUS_LABELS = dict(Case.Status.choices)
 TIMER_RANK = {"critical": 3, "warning": 2, "green": 1, "none": 0}
 
 # Canned answers to the reporter (答复模板); the operator edits before sending.
@@ -177,7 +178,12 @@ def console_case(request, id: int):
     for a in attachments:
         photos_by_entry.setdefault(a.log_id, []).append(a)
     timeline = [
-        {"entry": e, "label": action_label(e.action), "photos": photos_by_entry.get(e.id, [])}
+        {
+            "entry": e,
+            "label": action_label(e.action),
+            "to_label": STATUS_LABELS.get(e.to_status, e.to_status),
+            "photos": photos_by_entry.get(e.id, []),
+        }
         for e in entries
     ]
     context = {

@@ -31,7 +31,43 @@ async function refreshActions() {
     setStatus(data.status, data.status_label);
     const handler = document.getElementById("case-handler");
     if (handler) handler.textContent = data.handler ? data.handler.name : "—";
+    drawTimers(data.deadlines || []);
   } catch (err) { /* the page stays as it is; the next push tries again */ }
+}
+
+const short = (iso) => {
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+
+// The deadlines after a step (a dispatch starts the accept / arrive / resolve clocks).
+function drawTimers(deadlines) {
+  const table = document.getElementById("timers");
+  if (table) {
+    table.replaceChildren(...deadlines.map((t) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.textContent = t.label;
+      const td = document.createElement("td");
+      const span = document.createElement("span");
+      span.className = `timer timer-${t.state}`;
+      span.textContent = t.done ? `✓ ${short(t.done)}` : t.due ? short(t.due) : "—";
+      td.appendChild(span);
+      tr.append(th, td);
+      return tr;
+    }));
+  }
+  const head = document.getElementById("case-timer");
+  const rank = { critical: 3, warning: 2, green: 1, none: 0 };
+  const running = deadlines.filter((t) => !t.done && t.due && t.state !== "none");
+  running.sort((a, b) => (rank[b.state] - rank[a.state]) || (Date.parse(a.due) - Date.parse(b.due)));
+  if (head) {
+    const worst = running[0];
+    head.className = `timer timer-${worst ? worst.state : "none"}`;
+    head.dataset.state = worst ? worst.state : "none";
+    head.textContent = worst ? `${worst.label} ${short(worst.due)}` : "—";
+  }
 }
 
 async function act(action, button) {
@@ -58,7 +94,7 @@ async function dispatch(body) {
   try {
     const { data } = await api(`/api/cases/${caseId}/dispatch`, { method: "POST", body: { ...body, client_action_id: newActionId() } });
     setStatus(data.case.status, data.case.status_label);
-    toast(`已派遣 · ${data.case.handler ? data.case.handler.name : ""}`, "ok");
+    toast(data.case.handler ? `已派遣 · ${data.case.handler.name}` : "已派遣", "ok");
     refreshActions();
   } catch (err) { showError(err); }
 }
@@ -137,7 +173,7 @@ function appendEntry(msg) {
   if (e.from_status !== e.to_status) {
     const badge = document.createElement("span");
     badge.className = `badge st st-${e.to_status}`;
-    badge.textContent = e.to_status;
+    badge.textContent = STATUS_LABELS[e.to_status] || e.to_status;
     li.append(" ", badge);
   }
   if (e.note) {

@@ -4,6 +4,7 @@ status change live when the handler acts elsewhere, and a new report appear, wit
 
 import re
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,8 @@ from tests.town import centre
 pytestmark = pytest.mark.django_db(transaction=True)
 
 IN_G1 = centre(0, 0)
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # screenshots, not committed
+ARTIFACTS.mkdir(exist_ok=True)
 
 
 def report(description: str, point=IN_G1) -> Case:
@@ -103,6 +106,7 @@ def test_the_operator_registers_and_dispatches_from_the_keyboard_and_sees_it_liv
 
     assert page.evaluate("window.__notReloaded") is True  # live, not a reload
 
+    page.screenshot(path=str(ARTIFACTS / "console-queue.png"))
     # Enter opens the selected case; its timeline holds every step.
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/console/cases/{case.id}/$"))
@@ -149,3 +153,4 @@ def test_the_case_page_registers_dispatches_redispatches_and_replies(
     expect(page.locator("#reply-text")).to_have_value(f"{case.number} 已交由专人处理。")
     page.click("#reply-form button")
     expect(page.locator("#timeline li").last).to_contain_text(f"{case.number} 已交由专人处理。")
+    page.screenshot(path=str(ARTIFACTS / "console-case.png"), full_page=True)
