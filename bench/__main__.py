@@ -40,7 +40,7 @@ def _fmt(value: float | None) -> str:
 
 
 def table(rows: list[Row], *, markdown: bool) -> str:
-    head = ["benchmark", "value", "unit", "vs baseline", "target", "result"]
+    head = ["benchmark", "value", "unit", "vs baseline", "target", "result", "notes"]
     body = []
     for r in rows:
         vs = ""
@@ -49,8 +49,8 @@ def table(rows: list[Row], *, markdown: bool) -> str:
         elif r.baseline:
             vs = r.baseline
         result = {True: "PASS", False: "FAIL", None: ""}[r.ok]
-        name = r.name + (f" ({r.note})" if r.note else "")
-        body.append([name, _fmt(r.value), r.unit, vs, r.target, result])
+        note = " ".join(r.note.split())
+        body.append([r.name, _fmt(r.value), r.unit, vs, r.target, result, note])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in body]

@@ -74,6 +74,13 @@ def _report_body(ctx, i: int, **extra) -> dict:
     return {"category": code, "lng": lng, "lat": lat, **extra}
 
 
+def _err(r) -> str:
+    """A refused request in a few words (the title of an HTML error page, or the JSON body)."""
+    text = r.text
+    m = re.search(r"<title>(.*?)</title>", text, re.S)
+    return f"{r.status_code} {(m.group(1) if m else text).strip()[:100]}"
+
+
 def _note(errors: int, answered: int, first: list[str], extra: str = "") -> str:
     parts = [extra] if extra else []
     if errors:
@@ -87,7 +94,7 @@ def resident_single(ctx) -> Row:
     def request(s, i):
         body = _report_body(ctx, i, description=f"压测 随手拍 {i}")
         r = s.post(url, json=body, timeout=30)
-        return (1, "") if r.status_code == 201 else (0, f"{r.status_code} {r.text[:120]}")
+        return (1, "") if r.status_code == 201 else (0, _err(r))
 
     clients = ctx.web_workers * ctx.web_threads
     load = Load(ctx, clients=clients, session=requests.Session, request=request)
@@ -116,7 +123,7 @@ def worker_single(ctx) -> Row:
     def request(s, i):
         body = _report_body(ctx, i, source="worker", description=f"压测 巡查上报 {i}")
         r = s.post(url, json=body, timeout=30)
-        return (1, "") if r.status_code == 201 else (0, f"{r.status_code} {r.text[:120]}")
+        return (1, "") if r.status_code == 201 else (0, _err(r))
 
     clients = ctx.web_workers * ctx.web_threads
     load = Load(ctx, clients=clients, session=session, request=request)
@@ -158,7 +165,7 @@ def webhook_batch(ctx) -> Row:
         ]
         r = s.post(url, json={"reports": items}, timeout=60)
         if r.status_code != 200:
-            return 0, f"{r.status_code} {r.text[:120]}"
+            return 0, _err(r)
         body = r.json()
         return body["created"], (f"{body['error']} items refused" if body["error"] else "")
 
@@ -231,7 +238,7 @@ def push_latency(ctx) -> list[Row]:
         try:
             r = s.post(url, json=body, timeout=30)
             if r.status_code != 201:
-                failed.append(f"{r.status_code} {r.text[:100]}")
+                failed.append(_err(r))
         except requests.RequestException as exc:
             failed.append(repr(exc)[:100])
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # The routing task lives in dispatch, which depends on events; events names it and never imports it.
 ROUTE_TASK = "dispatch.tasks.case_route"
 DISPUTE_WINDOW = timedelta(days=7)
+BATCH_DEADLOCK_RETRIES = 2
+BATCH_WRITE_LOCK = 0x65766E74  # pg_advisory_xact_lock key of batch intake writes ("evnt")
 MAX_DESCRIPTION = 2000
 MAX_TITLE = 128
 MAX_ADDRESS = 256
@@ -463,13 +465,38 @@ def case_report_many(
         fresh.append((i, item, case))
 
     if fresh:
-        try:
-            with transaction.atomic():
-                _bulk_write(fresh)
-        except IntegrityError:
-            log.info(
-                "batch intake raced a concurrent request; writing %d items one by one", len(fresh)
-            )
+        written = False
+        for attempt in range(BATCH_DEADLOCK_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    _bulk_write(fresh)
+                written = True
+                break
+            except IntegrityError:
+                log.info(
+                    "batch intake raced a concurrent request; writing %d items one by one",
+                    len(fresh),
+                )
+                break
+            except OperationalError as exc:
+                # 40P01: a concurrent single report upserted the same rollup rows (the
+                # cockpit.screen.rollups trigger) in another order and PostgreSQL aborted this
+                # write. The savepoint is rolled back and the other one has gone on: write again.
+                if _pgcode(exc) != "40P01" or attempt == BATCH_DEADLOCK_RETRIES:
+                    raise
+                log.info("batch intake deadlocked with a concurrent write; writing it again")
+                fresh = [
+                    (
+                        i,
+                        item,
+                        report_prepare(item, town=town, calendar=calendar, policies=policies)[0],
+                    )
+                    for i, item, _case in fresh
+                ]
+        if written:
+            for i, _item, case in fresh:
+                results[i] = ReportResult(case, created=True, warnings=case._report_warnings)
+        else:
             for i, item, _case in fresh:
                 try:
                     with transaction.atomic():
@@ -478,9 +505,6 @@ def case_report_many(
                         )
                 except ApplicationError as exc:
                     results[i] = exc
-        else:
-            for i, _item, case in fresh:
-                results[i] = ReportResult(case, created=True, warnings=case._report_warnings)
     for i, twin in duplicates:
         first = results[twin]
         results[i] = (
@@ -489,7 +513,16 @@ def case_report_many(
     return results  # type: ignore[return-value]
 
 
+def _pgcode(exc: Exception) -> str | None:
+    return getattr(exc.__cause__, "pgcode", None)
+
+
 def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
+    # Batches write one at a time (a lock held to the end of the transaction): each upserts up to
+    # a hundred rollup rows, and two batches doing it in different orders deadlock, which costs
+    # both a second (deadlock_timeout) and one of them a retry. Single reports are not held up.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BATCH_WRITE_LOCK])
     cases = [case for _i, _item, case in fresh]
     Case.objects.bulk_create(cases)  # RETURNING id, number (the number's db_default)
     HotlineOrder.objects.bulk_create(
