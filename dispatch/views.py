@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from accounts.selectors import user_can
 from cockpit.errors import ApplicationError
 from dispatch import selectors as dispatch_selectors
-from dispatch.models import Plan
+from dispatch.models import Department, Plan, Team
 from dispatch.selectors import queue_filters
 from events import selectors as case_selectors
 from events.deadlines import case_timers
@@ -127,6 +127,15 @@ def console_queue(request):
         "is_live_page": page.number == 1,
         "console_page": "queue",
         "can_dispatch": user_can(user, "case.dispatch"),
+        "can_order": user_can(user, "order.issue"),
+        "order_departments": Department.objects.filter(active=True).order_by("code")
+        if user_can(user, "order.issue")
+        else [],
+        "order_teams": Team.objects.filter(department__active=True)
+        .select_related("department")
+        .order_by("department__code", "code")
+        if user_can(user, "order.issue")
+        else [],
     }
     return render(request, "dispatch/queue.html", context)
 

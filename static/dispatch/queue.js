@@ -71,7 +71,7 @@ async function act(action) {
   }
 }
 
-onKeys({
+const keys = {
   ...baseKeys,
   j: () => move(1),
   k: () => move(-1),
@@ -83,7 +83,8 @@ onKeys({
   v: () => act("verify"),
   c: () => act("close"),
   "/": () => { const q = document.getElementById("q"); if (q) q.focus(); },
-});
+};
+onKeys(keys);
 
 // --- live ----------------------------------------------------------------------------------
 
@@ -208,6 +209,30 @@ for (const button of document.querySelectorAll("[data-export]")) {
     } finally {
       button.disabled = false;
     }
+  });
+}
+
+// --- the commander's order (指挥长指令) -----------------------------------------------------
+
+const orderDialog = document.getElementById("order-dialog");
+if (orderDialog) {
+  const form = document.getElementById("order-form");
+  const open = () => { if (!orderDialog.open) orderDialog.showModal(); };
+  document.getElementById("order-open").addEventListener("click", open);
+  document.getElementById("order-cancel").addEventListener("click", () => orderDialog.close());
+  keys.o = open;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = { text: data.get("text"), address: data.get("address") || "", client_action_id: newActionId() };
+    for (const key of ["department", "team"]) if (data.get(key)) body[key] = Number(data.get(key));
+    if (data.get("due_at")) body.due_at = new Date(data.get("due_at")).toISOString();
+    try {
+      const { data: result } = await api("/api/orders", { method: "POST", body });
+      orderDialog.close();
+      form.reset();
+      toast(`指令已下达 · ${result.case.number}`, "ok");
+    } catch (err) { showError(err); }
   });
 }
 

@@ -117,3 +117,8 @@ def test_the_case_page_offers_the_reply_templates_of_its_state(town, categories)
     html = page_client(town.li).get(f"/console/cases/{case.id}/").content.decode()
     assert "已立案答复" in html and f"{case.number} 已立案" in html
     assert "结案答复" not in html
+
+
+def test_only_the_commander_gets_the_order_dialog(town, categories):
+    assert 'id="order-dialog"' in page_client(town.chen).get("/console/").content.decode()
+    assert 'id="order-dialog"' not in page_client(town.li).get("/console/").content.decode()
