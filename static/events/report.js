@@ -30,6 +30,12 @@ function fieldError(field, message) {
   return el;
 }
 
+function showFirstError() {
+  // On a phone the field at fault is often off screen: bring the first message into view.
+  const first = Array.from(form.querySelectorAll(".r-err")).find((el) => el.textContent.trim());
+  if (first) first.scrollIntoView({ behavior: "smooth", block: "center" });
+}
+
 function clearErrors() {
   form.querySelectorAll(".r-err").forEach((el) => (el.textContent = ""));
 }
@@ -195,7 +201,10 @@ function send(data) {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (!validate()) return;
+  if (!validate()) {
+    showFirstError();
+    return;
+  }
   const data = new FormData();
   photos.forEach((p, i) => data.append("photos", p.blob, p.name || `photo-${i + 1}.jpg`));
   data.append("category", form.querySelector('input[name="category"]:checked').value);
@@ -225,6 +234,7 @@ form.addEventListener("submit", async (e) => {
     for (const [field, messages] of Object.entries(body.fields || {})) {
       if (!fieldError(alias[field] || field, messages.join(" "))) $("form-error").textContent += " " + messages.join(" ");
     }
+    showFirstError();
   } catch (err) {
     $("form-error").textContent = T.network; // same client_action_id on retry: still one case
   } finally {

@@ -78,6 +78,7 @@ function setLive(kind) {
   const el = $("t-live");
   el.textContent = kind === "up" ? "● " + T.live : kind === "down" ? T.down : T.polling;
   el.classList.toggle("down", kind === "down");
+  el.classList.toggle("up", kind === "up");
 }
 
 let pollTimer = null;
