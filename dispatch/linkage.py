@@ -24,7 +24,7 @@ from accounts.models import User
 from cockpit.errors import ApplicationError
 from events import services as event_services
 from events.live import entry_payload
-from events.models import Case, CaseLog
+from events.models import Case, CaseLog, Category
 from events.workflow import FIELD_ROLES
 from grids.models import LatestPosition, Node
 
@@ -255,3 +255,20 @@ def case_called_or_joined(*, case_id: int, user) -> bool:
             data__called__contains=[{"user_id": user.id}],
         ).exists()
     )
+
+
+def case_call_if_urgent(*, case_id: int, actor=None) -> CaseLog | None:
+    """For the routing engine after a dispatch: a grade-1 (特急) case calls its circle at once
+    (the "135" joint response), once per case; other grades call nobody."""
+    case = Case.objects.filter(id=case_id).only("id", "grade", "status").first()
+    if case is None or case.grade != Category.Grade.EMERGENCY or not case.is_open:
+        return None
+    if CaseLog.objects.filter(case_id=case_id, action="note", data__kind=CALL_KIND).exists():
+        return None
+    try:
+        entry, _called = case_call_nearby(
+            case_id=case_id, actor=actor, client_action_id=f"auto-call-{case_id}"
+        )
+    except ApplicationError:
+        return None  # no squad: nobody to call, the centre handles it
+    return entry

@@ -354,7 +354,7 @@ function renderCase(raw) {
     ${waiting.length ? `<section class="card pending-card" id="pending">${waiting.map((w) => `<div class="pending-row ${w.state}"><span class="chip ${w.state === "failed" ? "crit" : "warn"}">${w.state === "failed" ? "发送失败" : w.state === "sending" ? "发送中" : "待发送"}</span> ${esc(w.label)}${w.photos?.length ? ` · ${w.photos.length} 张照片` : ""}${w.error ? `<div class="small crit-text">${esc(w.error)}</div>` : ""}</div>`).join("")}</section>` : ""}
     <section class="card map-card">
       <div id="map">${miniMap({ target, me: fix, grid: cache.grids.get(c.grid?.id) })}</div>
-      <div class="map-foot">${dist != null ? `距您 <b>${esc(formatDistance(dist))}</b> · ${esc(bearingLabel(fix, target))}方向` : target ? "正在获取您的位置…" : "事件没有坐标"}
+      <div class="map-foot"><span id="distance">${dist != null ? `距您 <b>${esc(formatDistance(dist))}</b> · 在您${esc(bearingLabel(fix, target))}方` : target ? "正在获取您的位置…" : "事件没有坐标"}</span>
       ${target ? `<a class="btn btn-small" href="https://uri.amap.com/marker?position=${c.lng},${c.lat}&coordinate=wgs84&name=${encodeURIComponent(c.address || c.number)}" target="_blank" rel="noopener">导航</a>` : ""}</div>
     </section>
     ${photos.length ? `<section class="card"><h3>照片</h3><div class="thumbs">${photos.map((p) => `<a href="${esc(p.url)}" target="_blank"><img src="${esc(p.url)}" alt="事件照片" loading="lazy"></a>`).join("")}</div></section>` : ""}
@@ -384,7 +384,10 @@ function actionButtons(c, allowed, mineOpen) {
   if (mineOpen) secondary.push("call");
   if (secondary.length) rows.push(`<div class="row secondary">${secondary.map((a) => `<button class="btn ${a === "call" ? "btn-call" : ""}" data-action="${a}">${a === "call" ? "呼叫同圈" : a === "extension_request" ? "延期" : ACTION_LABEL[a]}</button>`).join("")}</div>`);
   if (main) rows.push(`<button class="btn btn-primary btn-big" data-action="${main}">${main === "arrive" ? `${ICON.pin}到场打卡` : main === "resolve" ? `${ICON.camera}处置完毕` : `${ICON.hand}签收`}</button>`);
-  if (!rows.length) rows.push(`<p class="muted center small">${c.pendingStatus ? "操作已记录，联网后自动发送" : "此事件暂无需您处理的操作"}</p>`);
+  if (!rows.length) {
+    const why = c.pendingStatus ? "操作已记录，联网后自动发送" : c.status === "resolved" ? "已处置，等待指挥中心核查" : "此事件暂无需您处理的操作";
+    rows.push(`<p class="muted center small">${why}</p>`);
+  }
   return rows.join("");
 }
 

@@ -169,3 +169,15 @@ def test_field_case_page_refuses_another_grids_case(town, categories):
     assert sw.status_code == 200 and sw["Service-Worker-Allowed"] == "/m/"
     manifest = wang.get("/m/manifest.webmanifest").json()
     assert manifest["scope"] == "/m/" and manifest["display"] == "standalone"
+
+
+def test_an_emergency_calls_its_circle_once_by_itself_other_grades_do_not(town, categories):
+    case = urgent_case(town, categories)
+    on_duty(town.liu, NEAR_G1)
+    entry = linkage.case_call_if_urgent(case_id=case.id)
+    assert entry is not None and entry.data["called"][0]["user_id"] == town.liu.id
+    assert linkage.case_call_if_urgent(case_id=case.id) is None  # once per case
+    Case.objects.filter(id=case.id).update(grade=3)
+    other = urgent_case(town, categories)
+    Case.objects.filter(id=other.id).update(grade=3)
+    assert linkage.case_call_if_urgent(case_id=other.id) is None
