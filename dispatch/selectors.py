@@ -184,20 +184,22 @@ def recommendation_for(*, case: Case) -> dict:
     routing = case.routing if isinstance(case.routing, dict) else {}
     target = routing.get("target") if isinstance(routing.get("target"), dict) else None
     plan = routing.get("plan") if isinstance(routing.get("plan"), dict) else None
-    if target or plan:
-        ids = {}
-        for key in ("department", "team", "user"):
-            ref = (target or {}).get(key)
-            if isinstance(ref, dict) and ref.get("id"):
-                ids[key] = ref["id"]
-        if plan and plan.get("id"):
-            ids["plan"] = plan["id"]
+    ids = {}
+    for key in ("department", "team", "user"):
+        ref = (target or {}).get(key)
+        if isinstance(ref, dict) and ref.get("id"):
+            ids[key] = ref["id"]
+    if plan and plan.get("id"):
+        ids["plan"] = plan["id"]
+    # What the router said even when it found no one ("no rule matched…"): shown first.
+    routed_reasons = [str(r) for r in routing.get("reasons") or []]
+    if ids:
         rule = routing.get("rule") if isinstance(routing.get("rule"), dict) else {}
         return {
             "source": "routing",
             "mode": routing.get("mode") or "recommend",
             "rule": rule,
-            "reasons": [str(r) for r in routing.get("reasons") or []],
+            "reasons": routed_reasons,
             "target": target or {},
             "plan": plan,
             "ids": ids,
@@ -215,7 +217,8 @@ def recommendation_for(*, case: Case) -> dict:
             "source": "category_default",
             "mode": default.mode,
             "rule": {"kind": "category_default", "name": _("类别默认部门")},
-            "reasons": [
+            "reasons": routed_reasons
+            + [
                 _("“%(c)s”类事件默认由%(d)s处置。")
                 % {"c": case.category.name, "d": default.department.name}
             ],
@@ -231,7 +234,8 @@ def recommendation_for(*, case: Case) -> dict:
             "source": "grid_worker",
             "mode": "recommend",
             "rule": {"kind": "none", "name": _("网格员兜底")},
-            "reasons": [
+            "reasons": routed_reasons
+            + [
                 _("没有命中的分拨规则，建议交由事件所在网格“%(g)s”的网格员处置。")
                 % {"g": case.grid.name}
             ],
@@ -250,7 +254,7 @@ def recommendation_for(*, case: Case) -> dict:
         "source": "none",
         "mode": "recommend",
         "rule": {"kind": "none", "name": ""},
-        "reasons": [_("没有可推荐的处置单位，请手动选择。")],
+        "reasons": routed_reasons + [_("没有可推荐的处置单位，请手动选择。")],
         "target": {},
         "plan": None,
         "ids": {},

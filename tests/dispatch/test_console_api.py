@@ -222,3 +222,43 @@ def test_errors_come_in_english_when_the_client_asks_for_it(town, categories, un
     )
     assert r.status_code == 400
     assert r.json()["fields"]["department"] == ["No such department: 99999"]
+
+
+def test_the_recommendation_is_the_routers_rule_and_its_reasons(town, categories, units):
+    from dispatch.models import RoutingRule
+    from dispatch.services import case_route
+
+    rule = RoutingRule.objects.create(
+        name="垃圾归城管", order=1, mode="recommend", target="department", department=units["city"]
+    )
+    rule.categories.add(categories["06010"])
+    case = report(categories)
+    case_route(case_id=case.id)
+    body = as_user(town.li).get(f"/api/cases/{case.id}/recommendation").json()
+    rec = body["recommendation"]
+    assert rec["source"] == "routing" and rec["ids"] == {"department": units["city"].id}
+    assert rec["rule"]["name"] == "垃圾归城管" and "垃圾归城管" in rec["reasons"][0]
+    html = _console_case_html(town.li, case)
+    assert "垃圾归城管" in html and "城管中队" in html
+
+    r = as_user(town.li).post(f"/api/cases/{case.id}/dispatch", {"suggested": True}, format="json")
+    assert r.status_code == 200
+    assert Assignment.objects.get(case=case, active=True).department_id == units["city"].id
+
+
+def test_when_no_rule_fires_the_routers_words_stay_beside_the_fallback(town, categories):
+    from dispatch.services import case_route
+
+    case = report(categories)
+    case_route(case_id=case.id)
+    rec = as_user(town.li).get(f"/api/cases/{case.id}/recommendation").json()["recommendation"]
+    assert rec["source"] == "grid_worker" and rec["ids"] == {"user": town.wang.id}
+    assert len(rec["reasons"]) == 2 and "A-01" in rec["reasons"][-1]
+
+
+def _console_case_html(user, case) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.get(f"/console/cases/{case.id}/").content.decode()
