@@ -91,6 +91,20 @@ def _enqueue_routing(case_id: int) -> None:
         )
 
 
+def _enqueue_routing_many(case_ids: list[int]) -> None:
+    """Queue routing for a batch over one broker connection (half the cost of one send_task
+    each); at the first failure the broker is down and the sweeper re-queues the rest."""
+    try:
+        with celery_app.producer_or_acquire() as producer:
+            for case_id in case_ids:
+                celery_app.send_task(ROUTE_TASK, args=[case_id], producer=producer)
+    except Exception:  # broker unreachable: the database rows are the record, nothing is lost
+        log.warning(
+            "routing for %d cases not queued (broker down); the sweeper will pick them up",
+            len(case_ids),
+        )
+
+
 def log_append(
     *,
     case: Case,
@@ -548,8 +562,7 @@ def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
         from events.live import push_entries
 
         push_entries(entry_ids)
-        for case_id in case_ids:
-            _enqueue_routing(case_id)
+        _enqueue_routing_many(case_ids)
 
     transaction.on_commit(after_commit)
 
