@@ -322,3 +322,41 @@ def test_a_worker_cannot_open_another_grids_case_by_url(browser, live_server_url
         page.wait_for_selector("#forbidden:has-text('无权查看')")
     finally:
         context.close()
+
+
+def test_the_installed_app_opens_without_a_network(browser, live_server_url, live_town):
+    taxonomy()
+    case = off_loop(dispatched_case, live_town, handler=live_town.wang)
+    context = phone(browser, live_server_url)
+    page = context.new_page()
+    try:
+        login(page, "wang")
+        scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+        assert scope == live_server_url + "/m/"
+        manifest = page.evaluate(
+            "fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json())"
+        )
+        assert manifest["start_url"] == "/m/" and manifest["display"] == "standalone"
+        # once controlled, the inbox and the case are kept for offline use
+        page.reload()
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.locator(f'.case-card[data-case-id="{case.id}"]').click()
+        page.wait_for_selector("#case-status")
+        page.goto("/m/")
+        page.wait_for_selector(f'.case-card[data-case-id="{case.id}"]')
+
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("#net:not([hidden])")
+        page.locator(f'.case-card[data-case-id="{case.id}"]').click()
+        page.wait_for_selector("#case-status:has-text('已派遣')")
+        assert "兰里路" in page.inner_text("#view")
+        # it really came from the phone's cache: the network is gone
+        served = page.evaluate(
+            "fetch('/m/api/inbox').then((r) => r.headers.get('X-Field-Offline'))"
+        )
+        assert served == "1"
+        assert page.evaluate("fetch('/healthz').then(() => 'online', () => 'offline')") == "offline"
+        shot(page, "10-offline-reopened")
+    finally:
+        context.close()
