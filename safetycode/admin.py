@@ -54,6 +54,7 @@ class ScoreModelAdmin(admin.ModelAdmin):
                 "fields": (
                     "grid_red_weight",
                     "grid_yellow_weight",
+                    "grid_min_sites",
                     "grid_case_weight",
                     "grid_case_majors",
                     "grid_red_at",

@@ -46,16 +46,18 @@ class ScoreModel(models.Model):
     red_below = models.PositiveSmallIntegerField(_("低于此分为红码"), default=50)
     yellow_below = models.PositiveSmallIntegerField(_("低于此分为黄码"), default=75)
     yellow_on_open_general = models.BooleanField(_("有未整改一般隐患即为黄码"), default=True)
-    # Five-colour map (五色图): grid points = red sites × w + yellow sites × w + open cases × w.
+    # Five-colour map (五色图): grid points = 100 × (red sites × w + yellow sites × w) / max(sites,
+    # minimum) + open safety cases × w, so a grid of many sites is not red for its size alone.
     grid_red_weight = models.FloatField(_("网格：每个红码场所权重"), default=3.0)
     grid_yellow_weight = models.FloatField(_("网格：每个黄码场所权重"), default=1.0)
-    grid_case_weight = models.FloatField(_("网格：每件在办安全事件权重"), default=0.5)
+    grid_min_sites = models.PositiveSmallIntegerField(_("网格：计算占比的最少场所数"), default=20)
+    grid_case_weight = models.FloatField(_("网格：每件在办安全事件分值"), default=2.0)
     grid_case_majors = models.JSONField(
         _("网格：计入的事件大类"), default=list, help_text=_('如 ["平安综治", "应急处置"]')
     )
-    grid_red_at = models.FloatField(_("网格：重大风险（红）阈值"), default=12)
-    grid_orange_at = models.FloatField(_("网格：较大风险（橙）阈值"), default=6)
-    grid_yellow_at = models.FloatField(_("网格：一般风险（黄）阈值"), default=3)
+    grid_red_at = models.FloatField(_("网格：重大风险（红）阈值"), default=20)
+    grid_orange_at = models.FloatField(_("网格：较大风险（橙）阈值"), default=12)
+    grid_yellow_at = models.FloatField(_("网格：一般风险（黄）阈值"), default=6)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -121,6 +123,7 @@ class Site(models.Model):
     score = models.PositiveSmallIntegerField(_("安全分"), default=100)
     code = models.CharField(_("平安码"), max_length=8, choices=Code.choices, default=Code.GREEN)
     factors = models.JSONField(_("赋码因素"), default=list, blank=True)
+    # When score, code or factors last changed (a recompute that changes nothing keeps it).
     scored_at = models.DateTimeField(_("赋码时间"), null=True, blank=True)
     # A reviewer's decision on an appeal holds the code until this time.
     override_code = models.CharField(max_length=8, choices=Code.choices, blank=True)

@@ -144,8 +144,10 @@ WITH h AS (
 UPDATE safetycode_site s
 SET score = a.score, code = a.code, factors = a.factors, scored_at = now()
 FROM a
-WHERE s.id = a.id
+WHERE s.id = a.id {changed_only}
 """
+# Rows whose outcome is unchanged are not rewritten: the nightly run writes only what moved.
+CHANGED_ONLY = "AND (s.score, s.code, s.factors) IS DISTINCT FROM (a.score, a.code, a.factors)"
 
 
 def score_model() -> ScoreModel:
@@ -182,18 +184,25 @@ def _params(model: ScoreModel) -> dict:
     }
 
 
-def scores_recompute(*, site_ids: list[int] | None = None, model: ScoreModel | None = None) -> int:
+def scores_recompute(
+    *, site_ids: list[int] | None = None, model: ScoreModel | None = None, rewrite: bool = False
+) -> int:
     """Recompute score, code and factors; every site when ``site_ids`` is None (set-based, one
-    statement). Returns the number of rows updated."""
+    statement). Only rows whose outcome changed are written unless ``rewrite``. Returns the
+    number of rows written."""
     params = _params(model or score_model())
+    changed_only = "" if rewrite else CHANGED_ONLY
     if site_ids is None:
-        sql = SQL.format(hazard_filter="", case_filter="", site_filter="")
+        sql = SQL.format(
+            hazard_filter="", case_filter="", site_filter="", changed_only=changed_only
+        )
     else:
         params["ids"] = list(site_ids)
         sql = SQL.format(
             hazard_filter="AND site_id = ANY(%(ids)s)",
             case_filter="AND s.id = ANY(%(ids)s)",
             site_filter="AND s.id = ANY(%(ids)s)",
+            changed_only=changed_only,
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

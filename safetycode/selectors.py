@@ -213,6 +213,12 @@ GROUP BY g.id, g.code, g.name, g.path, c.cases
 """
 
 
+def _points(red: int, yellow: int, total: int, model: ScoreModel) -> float:
+    """Risk per hundred sites, the denominator floored at grid_min_sites."""
+    weighted = red * model.grid_red_weight + yellow * model.grid_yellow_weight
+    return 100.0 * weighted / max(total, model.grid_min_sites, 1)
+
+
 def _level(points: float, model: ScoreModel) -> str:
     if points >= model.grid_red_at:
         return "red"
@@ -227,8 +233,9 @@ def _level(points: float, model: ScoreModel) -> str:
 
 def grid_risk(*, path_prefix: str | None = None) -> list[dict]:
     """Every grid's five-colour level with the figures behind it and the eight scenes as
-    dimensions: points = red sites × w + yellow sites × w + open safety cases × w (ScoreModel);
-    each scene is levelled on its own sites the same way, without the cases."""
+    dimensions: points = 100 × (red sites × w + yellow sites × w) / max(sites, minimum) + open
+    safety cases × w (ScoreModel); each scene is levelled on its own sites the same way, without
+    the cases."""
     model = score_model()
     params = {"open": OPEN_CASE_STATUSES, "majors": list(model.grid_case_majors or [])}
     path_filter = ""
@@ -245,20 +252,16 @@ def grid_risk(*, path_prefix: str | None = None) -> list[dict]:
         red = sum(v[0] for v in by_scene.values())
         yellow = sum(v[1] for v in by_scene.values())
         green = sum(v[2] for v in by_scene.values())
-        points = (
-            red * model.grid_red_weight
-            + yellow * model.grid_yellow_weight
-            + cases * model.grid_case_weight
-        )
+        points = _points(red, yellow, red + yellow + green, model) + cases * model.grid_case_weight
         dims = {}
         for scene in scenes.SCENES:
             r, y, g = by_scene.get(scene, [0, 0, 0])
-            p = r * model.grid_red_weight + y * model.grid_yellow_weight
+            p = _points(r, y, r + y + g, model)
             dims[scene] = {
                 "red": r,
                 "yellow": y,
                 "green": g,
-                "points": p,
+                "points": round(p, 2),
                 "level": _level(p, model),
             }
         level = _level(points, model)

@@ -25,9 +25,11 @@ def sites(at, codes, scene="shop", start=1):
 
 
 def test_each_grid_gets_one_of_five_levels_from_its_sites_and_cases(town, categories):
-    sites(IN_G1, ["red"] * 4, start=1)  # 4 × 3 = 12 → red (重大)
-    sites(IN_G2, ["red", "red", "green"], start=10)  # 6 → orange (较大)
-    sites(IN_G3, ["red", "green"], scene="crowded", start=20)  # 3 → yellow (一般)
+    # points = 100 × (3 × red + 1 × yellow) / max(sites, 20) + 2 × open safety cases
+    sites(IN_G1, ["red"] * 4, start=1)  # 60 → red (重大)
+    sites(IN_G2, ["red", "green", "green"], start=10)  # 15 → orange (较大)
+    sites(IN_G3, ["yellow", "green"], scene="crowded", start=20)
+    sites(IN_G3, ["yellow"], start=25)  # G3: 10 → yellow (一般)
     sites(IN_G4, ["green", "green"], start=30)
     case_report(
         source="worker",
@@ -36,7 +38,7 @@ def test_each_grid_gets_one_of_five_levels_from_its_sites_and_cases(town, catego
         lng=IN_G4[0],
         lat=IN_G4[1],
         reporter=Reporter(user=town.zhao),
-    )  # 0.5 → blue
+    )  # 2 → blue (低)
 
     levels = grid_risk_levels()
     assert levels == {
@@ -58,8 +60,14 @@ def test_each_grid_gets_one_of_five_levels_from_its_sites_and_cases(town, catego
         "crowded",
         "office",
     }
-    assert g3["scenes"]["crowded"]["red"] == 1 and g3["scenes"]["crowded"]["level"] == "yellow"
-    assert g3["scenes"]["shop"]["level"] == "green"
+    assert g3["scenes"]["crowded"] == {
+        "red": 0,
+        "yellow": 1,
+        "green": 1,
+        "points": 5.0,
+        "level": "blue",
+    }
+    assert g3["scenes"]["office"]["level"] == "green" and g3["points"] == 10.0
     assert by_id[town.g4.id]["cases"] == 1
 
 
