@@ -80,6 +80,7 @@ def test_an_export_is_202_then_an_xlsx_with_the_filtered_rows(celery_worker, liv
 
     done = fetch_when_ready(li, url)
     assert done.status_code == 200
+    assert li.head(url).status_code == 200  # what the console polls before downloading
     assert done["Content-Type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in done["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(body(done))).active
