@@ -77,12 +77,17 @@ class Classifier:
 
 
 def _category_codes() -> dict[int, str]:
+    """Category id → code, cached under a version (count, newest id) so additions show at once."""
+    from django.db.models import Max
+
     from events.models import Category
 
-    codes = cache.get("cockpit:category-codes")
+    v = Category.objects.aggregate(c=Count("id"), m=Max("id"))
+    key = f"cockpit:category-codes:{v['c']}:{v['m']}"
+    codes = cache.get(key)
     if codes is None:
         codes = dict(Category.objects.values_list("id", "code"))
-        cache.set("cockpit:category-codes", codes, 300)
+        cache.set(key, codes, 3600)
     return codes
 
 

@@ -26,7 +26,20 @@ DUE_EXPR = (
     " CASE WHEN {c}.resolved_at IS NULL THEN {c}.resolve_due END)"
 )
 
-TRIGGER_SQL = f"""
+# TRUNCATE fires no row trigger: empty the rollups with the cases (bench resets, test flushes).
+TRUNCATE_SQL = """
+CREATE OR REPLACE FUNCTION cockpit_case_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE cockpit_casedaily, cockpit_heatcell, cockpit_caseopen, cockpit_caseclosure;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS cockpit_case_truncate ON events_case;
+CREATE TRIGGER cockpit_case_truncate AFTER TRUNCATE ON events_case
+FOR EACH STATEMENT EXECUTE FUNCTION cockpit_case_truncated();
+"""
+
+TRIGGER_SQL = (
+    f"""
 CREATE OR REPLACE FUNCTION cockpit_day(ts timestamptz) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (ts AT TIME ZONE 'Asia/Shanghai')::date $$;
 
@@ -116,8 +129,12 @@ DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
 CREATE TRIGGER cockpit_case_rollup AFTER INSERT OR UPDATE OR DELETE ON events_case
 FOR EACH ROW EXECUTE FUNCTION cockpit_case_rollup();
 """
+    + TRUNCATE_SQL
+)
 
 TRIGGER_DROP_SQL = """
+DROP TRIGGER IF EXISTS cockpit_case_truncate ON events_case;
+DROP FUNCTION IF EXISTS cockpit_case_truncated();
 DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
 DROP FUNCTION IF EXISTS cockpit_case_rollup();
 DROP FUNCTION IF EXISTS cockpit_day(timestamptz);

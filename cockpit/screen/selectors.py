@@ -36,27 +36,33 @@ def screen_path(*, user) -> str:
 
 
 def _names(kind: str) -> dict:
-    """Labels of categories, statuses, sources and grids (cached; they rarely change)."""
-    found = cache.get(f"cockpit:names:{kind}")
-    if found is not None:
-        return found
+    """Labels of categories, statuses, sources and grids. Categories and grids are cached under
+    a version (count and newest change), so an edit shows at once and a hit costs one small
+    aggregate instead of reading every row."""
+    from django.db.models import Max
+
     from events.models import Case, Category
     from grids.models import Node
 
+    if kind == "status":
+        return {k: str(v) for k, v in Case.Status.choices}
+    if kind == "source":
+        return {k: str(v) for k, v in Case.Source.choices}
+    if kind == "category":
+        v = Category.objects.aggregate(c=Count("id"), m=Max("id"))
+        key = f"cockpit:names:category:{v['c']}:{v['m']}"
+    else:
+        grids = Node.objects.filter(kind=Node.Kind.GRID)
+        v = grids.aggregate(c=Count("id"), m=Max("id"), u=Max("updated_at"))
+        key = f"cockpit:names:grid:{v['c']}:{v['m']}:{v['u'].timestamp() if v['u'] else 0}"
+    found = cache.get(key)
+    if found is not None:
+        return found
     if kind == "category":
         found = dict(Category.objects.values_list("id", "name"))
-    elif kind == "status":
-        found = {k: str(v) for k, v in Case.Status.choices}
-    elif kind == "source":
-        found = {k: str(v) for k, v in Case.Source.choices}
-    elif kind == "grid_path":
-        found = {
-            p: (i, n)
-            for i, p, n in Node.objects.filter(kind=Node.Kind.GRID).values_list(
-                "id", "path", "name"
-            )
-        }
-    cache.set(f"cockpit:names:{kind}", found, 60)
+    else:
+        found = {p: (i, n) for i, p, n in grids.values_list("id", "path", "name")}
+    cache.set(key, found, 3600)
     return found
 
 

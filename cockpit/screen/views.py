@@ -1,5 +1,7 @@
 """The big screen page, its JSON endpoints, vector tiles and the consultation pages."""
 
+import json
+import os
 from datetime import date
 
 from django.conf import settings
@@ -41,6 +43,12 @@ def _json(fn):
     view.__name__ = fn.__name__
     view.__doc__ = fn.__doc__
     return view
+
+
+def basemap_url() -> str:
+    """Optional raster basemap under our own layers (e.g. 天地图 with a key): the setting
+    SCREEN_BASEMAP_URL, or the environment variable of that name; empty = none (offline)."""
+    return getattr(settings, "SCREEN_BASEMAP_URL", "") or os.environ.get("SCREEN_BASEMAP_URL", "")
 
 
 @login_required
@@ -197,8 +205,6 @@ def consultation_order_api(request, day: str):
     record = consult.consultation_get(day=_day(day))
     if record is None:
         raise Http404
-    import json
-
     if request.content_type == "application/json":
         try:
             payload = json.loads(request.body or b"{}")

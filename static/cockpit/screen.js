@@ -113,7 +113,7 @@ function renderIndices(data) {
     backgroundColor: "transparent",
     radar: {
       indicator: today.map((r) => ({ name: `${r.name}\n${r.value}`, max: 100 })),
-      radius: "58%", center: ["50%", "55%"],
+      radius: "54%", center: ["50%", "53%"],
       axisName: { color: "#cfeaff", fontSize: 0.75 * rem() },
       splitLine: { lineStyle: { color: "#1c3d6e" } }, splitArea: { areaStyle: { color: ["rgba(20,60,120,.15)", "rgba(20,60,120,.3)"] } },
       axisLine: { lineStyle: { color: "#1c3d6e" } },

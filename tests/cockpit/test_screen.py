@@ -247,3 +247,12 @@ def test_vector_tiles_carry_the_towns_own_layers(client, town):
     assert b"addresses" not in client.get(f"/api/tiles/12/{x}/{y}.pbf").content
     assert client.get("/api/tiles/14/0/0.pbf").content == b""  # far away: an empty tile
     assert client.get("/api/tiles/3/9/1.pbf").status_code == 404  # x out of range
+
+
+def test_truncating_the_cases_empties_the_rollups(town, categories):
+    report(categories)
+    assert CaseDaily.objects.exists() and CaseOpen.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE events_case CASCADE")
+    assert not CaseDaily.objects.exists() and not CaseOpen.objects.exists()
+    assert not HeatCell.objects.exists()

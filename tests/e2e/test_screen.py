@@ -1,0 +1,112 @@
+"""The big screen in a real browser (headless Chromium) against the real server (daphne, HTTP
+and websockets): it loads with no console errors, a case posted through the API appears on the
+map and in the ticker within 2 s, clicking a grid opens its drill-down, and a full 1920×1080
+screenshot goes to tests/artifacts/screen.png."""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cockpit.demo.history import cases_generate
+from cockpit.screen.indices import indices_trend
+from tests.e2e.clients import login, taxonomy
+from tests.town import centre
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+IN_G1, IN_G2 = centre(0, 0), centre(1, 0)
+
+
+def populate(days: int = 40, n: int = 3000) -> None:
+    """Addresses scattered in the four grids and a few weeks of cases (the demo generator), so
+    the panels and trends have something to show."""
+    taxonomy()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO grids_address (code, text, building, point, grid_id) "
+            "SELECT 'T' || n.id || '-' || d.path[1], n.name || '网格' || d.path[1] || '号', '', "
+            "d.geom, n.id FROM grids_node n, ST_Dump(ST_GeneratePoints(n.boundary, 60, 7)) d "
+            "WHERE n.kind = 'grid'"
+        )
+    cases_generate(n=n, days=days, now=timezone.now() - timedelta(minutes=1))
+    indices_trend(days=30)
+
+
+@pytest.fixture
+def screen(browser, live_server_url, live_town):
+    populate()
+    session = login(live_server_url, "li")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
+    context.add_cookies(
+        [{"name": c.name, "value": c.value, "url": live_server_url} for c in session.cookies]
+    )
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on(
+        "console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None
+    )
+    page.session = session
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_server_url, live_town):
+    page = screen
+    page.goto(live_server_url + "/screen/")
+    page.wait_for_function("window.__screen && window.__screen.state.ready", timeout=30000)
+    page.wait_for_function("document.querySelectorAll('#ticker li').length > 0")
+    assert page.locator("#live-badge").is_hidden()  # connected: no "连接中断" badge
+    assert int(page.locator("#k-today").inner_text()) >= 0
+    assert page.locator("#codes").inner_text().strip() != ""
+
+    # A grid worker's report through the API reaches the wall within 2 s: map and ticker.
+    started = time.monotonic()
+    r = page.session.post(
+        live_server_url + "/api/cases/",
+        json={
+            "source": "worker",
+            "category": "L0005",
+            "description": "文一西路路口两车追尾",
+            "lng": IN_G1[0],
+            "lat": IN_G1[1],
+        },
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+    page.locator(f'#ticker li[data-case="{case_id}"]').wait_for(timeout=2000)
+    page.wait_for_function(
+        f"window.__screen.renderedCaseIds().includes({case_id})",
+        timeout=max(100, 2000 - int((time.monotonic() - started) * 1000)),
+    )
+    assert time.monotonic() - started < 2.5  # the POST itself included
+    assert "交通事故" in page.locator(f'#ticker li[data-case="{case_id}"]').inner_text()
+
+    # Clicking a grid opens its drill-down.
+    point = page.evaluate(f"window.__screen.map.project([{IN_G2[0]} + 0.003, {IN_G2[1]} + 0.003])")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    heading = page.locator(f'#drill h3[data-grid="{live_town.g2.id}"]')
+    heading.wait_for(timeout=5000)
+    assert "A-02" in heading.inner_text()
+    assert "在岗人员" in page.locator("#drill").inner_text()
+
+    # The case card from the ticker, with its timeline.
+    page.locator(f'#ticker li[data-case="{case_id}"]').click()
+    page.locator(f'#drill h3[data-case-card="{case_id}"]').wait_for(timeout=5000)
+    assert "上报" in page.locator("#drill .timeline").inner_text()
+
+    # The screenshot for the wall: the map in full, the new case still pulsing.
+    page.locator("#drill-close").click()
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(ARTIFACTS / "screen.png"), full_page=False)
+    assert page.evaluate("document.documentElement.scrollHeight") <= 1080  # no scrolling
+    assert page.problems == []
