@@ -298,3 +298,20 @@ def test_a_body_larger_than_three_full_photos_is_refused_unread(town, categories
     assert r.status_code == 413, r.json()
     assert "photos" in r.json()["fields"]
     assert_nothing_stored(media_root)
+
+
+def test_field_messages_are_in_english_for_an_english_phone(town, categories, api, media_root):
+    r = post(
+        api(),
+        good(lng=None, lat=None, phone="12345", category="99999"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert r.status_code == 400
+    assert r.json()["fields"]["category"] == ["No such category: 99999"]
+    r = post(api(), good(lng=None, lat=None, phone="12345"), HTTP_ACCEPT_LANGUAGE="en")
+    fields = r.json()["fields"]
+    assert fields["phone"] == ["Please enter an 11-digit mobile number."]
+    assert fields["location"][0].startswith("Please give the place")
+    r = post(api(), good(photos=[gif()]), HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 415 and "JPEG, PNG or WebP" in r.json()["message"]
+    assert_nothing_stored(media_root)
