@@ -109,36 +109,34 @@ WITH h AS (
                THEN 'yellow'
              ELSE 'green'
            END AS code,
-           to_jsonb(array_remove(ARRAY[
-             CASE WHEN q.held THEN jsonb_build_object(
-                'key', 'appeal', 'n', 1, 'points', 0, 'rule', q.override_code) END,
-             CASE WHEN q.licence THEN jsonb_build_object(
-                'key', 'licence', 'n', 1, 'points', 0, 'rule', 'red') END,
-             CASE WHEN q.accident THEN jsonb_build_object(
-                'key', 'accident', 'n', 1, 'points', 0, 'rule', 'red') END,
-             CASE WHEN q.major_open > 0 THEN jsonb_build_object(
-                'key', 'major_open', 'n', q.major_open, 'points', q.p_major, 'rule', 'red') END,
-             CASE WHEN q.overdue > 0 THEN jsonb_build_object(
-                'key', 'overdue', 'n', q.overdue, 'points', q.p_overdue, 'rule', 'yellow') END,
-             CASE WHEN q.recurring > 0 THEN jsonb_build_object(
-                'key', 'recurring', 'n', q.recurring, 'points', q.p_recurring, 'rule', 'yellow')
-             END,
-             CASE WHEN q.general_open > 0 THEN jsonb_build_object(
-                'key', 'general_open', 'n', q.general_open, 'points', q.p_general,
-                'rule', CASE WHEN %(yellow_on_open_general)s THEN 'yellow' ELSE '' END) END,
-             CASE WHEN q.score < %(red_below)s THEN jsonb_build_object(
-                'key', 'score_red', 'n', q.score, 'points', 0, 'rule', 'red')
-                  WHEN q.score < %(yellow_below)s THEN jsonb_build_object(
-                'key', 'score_yellow', 'n', q.score, 'points', 0, 'rule', 'yellow') END,
-             CASE WHEN q.p_base > 0 THEN jsonb_build_object(
-                'key', 'scene_base', 'n', 1, 'points', q.p_base, 'rule', '') END,
-             CASE WHEN q.cases > 0 THEN jsonb_build_object(
-                'key', 'cases', 'n', q.cases, 'points', q.p_cases, 'rule', '') END,
-             CASE WHEN q.sc_stale THEN jsonb_build_object(
-                'key', 'selfcheck_stale', 'n', 1, 'points', q.p_sc, 'rule', '') END,
-             CASE WHEN q.in_stale THEN jsonb_build_object(
-                'key', 'inspection_stale', 'n', 1, 'points', q.p_in, 'rule', '') END
-           ], NULL)) AS factors
+           -- Built as text and parsed once: ~5× cheaper than jsonb_build_object per factor.
+           ('[' || concat_ws(',',
+             CASE WHEN q.held THEN
+               '{{"key":"appeal","n":1,"points":0,"rule":"' || q.override_code || '"}}' END,
+             CASE WHEN q.licence THEN '{{"key":"licence","n":1,"points":0,"rule":"red"}}' END,
+             CASE WHEN q.accident THEN '{{"key":"accident","n":1,"points":0,"rule":"red"}}' END,
+             CASE WHEN q.major_open > 0 THEN '{{"key":"major_open","n":' || q.major_open
+               || ',"points":' || q.p_major || ',"rule":"red"}}' END,
+             CASE WHEN q.overdue > 0 THEN '{{"key":"overdue","n":' || q.overdue
+               || ',"points":' || q.p_overdue || ',"rule":"yellow"}}' END,
+             CASE WHEN q.recurring > 0 THEN '{{"key":"recurring","n":' || q.recurring
+               || ',"points":' || q.p_recurring || ',"rule":"yellow"}}' END,
+             CASE WHEN q.general_open > 0 THEN '{{"key":"general_open","n":' || q.general_open
+               || ',"points":' || q.p_general || ',"rule":"'
+               || CASE WHEN %(yellow_on_open_general)s THEN 'yellow' ELSE '' END || '"}}' END,
+             CASE WHEN q.score < %(red_below)s THEN
+                    '{{"key":"score_red","n":' || q.score || ',"points":0,"rule":"red"}}'
+                  WHEN q.score < %(yellow_below)s THEN
+                    '{{"key":"score_yellow","n":' || q.score || ',"points":0,"rule":"yellow"}}' END,
+             CASE WHEN q.p_base > 0 THEN
+               '{{"key":"scene_base","n":1,"points":' || q.p_base || ',"rule":""}}' END,
+             CASE WHEN q.cases > 0 THEN '{{"key":"cases","n":' || q.cases
+               || ',"points":' || q.p_cases || ',"rule":""}}' END,
+             CASE WHEN q.sc_stale THEN
+               '{{"key":"selfcheck_stale","n":1,"points":' || q.p_sc || ',"rule":""}}' END,
+             CASE WHEN q.in_stale THEN
+               '{{"key":"inspection_stale","n":1,"points":' || q.p_in || ',"rule":""}}' END
+           ) || ']')::jsonb AS factors
     FROM q
 )
 UPDATE safetycode_site s
