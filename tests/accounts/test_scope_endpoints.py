@@ -190,6 +190,9 @@ EXEMPT: dict[str, str] = {
     "track-rate": "resident's secret tracking token",
     "track-dispute": "resident's secret tracking token",
     "ws-track": "resident's secret tracking token",
+    "safety-self": "the site's QR token (平安码), held by the enterprise owner; not staff scope",
+    "safety-self-api": "the site's QR token (平安码), held by the enterprise owner",
+    "safety-self-appeal": "the site's QR token (平安码), held by the enterprise owner",
     "intake-create": "the parameter names a source (110, 12345 …); a source key authenticates it",
     "open311:service": "a category code; Open311 service definitions are public",
     "open311:request": "Open311 GeoReport v2 requests are public by the standard (public fields "
@@ -200,7 +203,10 @@ EXEMPT: dict[str, str] = {
 }
 # Parameters that never name a staff object: a response format, a catch-all path, the name of an
 # action on an object that another parameter names.
-NOT_OBJECTS = frozenset({"fmt", "path", "action"})
+# A date and map-tile coordinates name no object either.
+NOT_OBJECTS = frozenset({"fmt", "path", "action", "day", "z", "x", "y"})
+# Parameters the generic check can fill with one of G1's objects.
+GENERIC_PARAMS = {"id": "case", "case_id": "case", "grid_id": "grid"}
 OUTSIDERS = ("zhao", "op_south")
 
 WS_PROOFS = {
@@ -242,14 +248,28 @@ def takes_an_object(route: Route) -> bool:
 
 
 def is_generic_case_route(route: Route) -> bool:
-    """A page or API of one case that the table does not list (new ones appear as modules land):
-    it gets the outsiders' half of the check with a plain GET and an empty POST."""
-    return (
-        route.key not in SCOPED
-        and route.key not in EXEMPT
-        and set(route.params) - NOT_OBJECTS == {"id"}
-        and "cases/<int:id>" in route.route
-    )
+    """A page or API of one case or one grid that the table does not list (new ones appear as
+    modules land): it gets the outsiders' half of the check with a plain GET and an empty POST."""
+    objects = set(route.params) - NOT_OBJECTS
+    if route.key in SCOPED or route.key in EXEMPT or len(objects) != 1:
+        return False
+    (name,) = objects
+    if name == "id":
+        return "cases/<int:id>" in route.route
+    return name in GENERIC_PARAMS
+
+
+def _generic_url(route: Route, w: World) -> str:
+    def fill(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        kind = GENERIC_PARAMS.get(name)
+        if kind == "case":
+            return str(w.case.id)
+        if kind == "grid":
+            return str(w.town.g1.id)
+        return "json" if name == "fmt" else "x"
+
+    return "/" + PARAM.sub(fill, route.route)
 
 
 # --------------------------------------------------------------------------- the tests
@@ -325,7 +345,7 @@ def test_case_routes_missing_from_the_table_still_refuse_outsiders(client, world
     for r in (
         r for r in all_routes() if is_generic_case_route(r) and not r.route.startswith("ws/")
     ):
-        url = "/" + PARAM.sub(lambda m: str(world.case.id) if "id" in m.group(0) else "x", r.route)
+        url = _generic_url(r, world)
         for who in OUTSIDERS:
             client.force_login(world.user(who))
             answers = []
