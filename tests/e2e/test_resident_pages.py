@@ -203,3 +203,36 @@ def test_without_location_the_resident_types_an_address(
     case = Case.objects.get()
     assert case.location is None and case.address == "三墩镇兰里路 18 号"
     context.close()
+
+
+def test_inside_wechat_the_position_is_taken_as_gcj02_and_converted(
+    browser, live_server_url, live_town, tmp_path
+):
+    from grids.coords import wgs84_to_gcj02
+
+    taxonomy()
+    reset_rate_limits()
+    gcj = wgs84_to_gcj02(*IN_G1)  # what a WeChat web view reports standing in G1
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        geolocation={"longitude": gcj[0], "latitude": gcj[1], "accuracy": 20},
+        permissions=["geolocation"],
+        user_agent=(
+            "Mozilla/5.0 (Linux; Android 14; V2307A) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/116.0 Mobile Safari/537.36 XWEB/1160065 MicroMessenger/8.0.47.2560"
+        ),
+    )
+    page = context.new_page()
+    page.goto(live_server_url + "/report")
+    expect(page.locator("#place-state")).to_contain_text("已定位", timeout=10000)
+    page.get_by_text("机动车乱停放", exact=True).click()
+    page.locator("#description").fill("消防通道口停了一辆车")
+    page.get_by_role("button", name="提交").click()
+    expect(page.locator("#done")).to_be_visible(timeout=15000)
+    case = Case.objects.get(number=page.locator("#case-number").inner_text().strip())
+    assert case.src_crs == "gcj02" and case.grid_id == live_town.g1.id
+    assert abs(case.location.x - IN_G1[0]) < 2e-5 and abs(case.location.y - IN_G1[1]) < 2e-5
+    context.close()
