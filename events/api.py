@@ -108,6 +108,16 @@ def _photos(
     return photos_check(uploads, field=field, max_count=max_count)
 
 
+def _foreign_action_id():
+    """A replayed client_action_id answers with the first case only to whoever filed it: the id
+    of someone else's action must not reveal their case."""
+    raise ApplicationError(
+        _("操作编号已被其他事件使用。"),
+        fields={"client_action_id": [_("重复的操作编号。")]},
+        status_code=409,
+    )
+
+
 def _point(d: dict):
     if d.get("lng") is None or d.get("lat") is None:
         return None
@@ -325,6 +335,13 @@ class CaseCreateApi(APIView):
             hotline=hotline,
             client_action_id=d["client_action_id"] or None,
         )
+        if (
+            not result.created
+            and d["client_action_id"]
+            and not (external_id and result.case.external_id == external_id)  # the same order
+            and result.case.reporter_user_id != user.id
+        ):
+            _foreign_action_id()
         body = {
             **case_summary(result.case),
             "created": result.created,
@@ -826,6 +843,8 @@ class ResidentReportApi(_ResidentApi):
             client_action_id=d["client_action_id"] or None,
         )
         case = result.case
+        if not result.created and d["client_action_id"] and case.source != Case.Source.RESIDENT:
+            _foreign_action_id()  # never hand out another source's case (and its tracking link)
         body = {
             "number": case.number,
             "status": case.status,

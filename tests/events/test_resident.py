@@ -315,3 +315,31 @@ def test_field_messages_are_in_english_for_an_english_phone(town, categories, ap
     r = post(api(), good(photos=[gif()]), HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 415 and "JPEG, PNG or WebP" in r.json()["message"]
     assert_nothing_stored(media_root)
+
+
+def test_another_cases_action_id_does_not_reveal_that_case(town, categories, api):
+    # A staff report filed with an action id; a resident (or anyone) replaying that id must not
+    # get its number and tracking link back.
+    staff = api(town.wang).post(
+        "/api/cases/",
+        {"category": "09005", "address": "兰里路 3 号", "client_action_id": "wang-2026-1"},
+        format="json",
+    )
+    assert staff.status_code == 201
+    r = post(api(), good(client_action_id="wang-2026-1"))
+    assert r.status_code == 409 and "client_action_id" in r.json()["fields"]
+    assert "tracking_url" not in r.json() and Case.objects.count() == 1
+    # Nor does another member of staff get it.
+    other = api(town.li).post(
+        "/api/cases/",
+        {"category": "09005", "address": "兰里路 3 号", "client_action_id": "wang-2026-1"},
+        format="json",
+    )
+    assert other.status_code == 409 and Case.objects.count() == 1
+    # Wang himself, sending again, gets his case.
+    again = api(town.wang).post(
+        "/api/cases/",
+        {"category": "09005", "address": "兰里路 3 号", "client_action_id": "wang-2026-1"},
+        format="json",
+    )
+    assert again.status_code == 200 and again.json()["id"] == staff.json()["id"]
