@@ -343,3 +343,40 @@ def test_another_cases_action_id_does_not_reveal_that_case(town, categories, api
         format="json",
     )
     assert again.status_code == 200 and again.json()["id"] == staff.json()["id"]
+
+
+def test_a_lost_link_is_found_with_the_number_and_the_phone(town, categories, api):
+    client = api()
+    number = post(client, good(phone="13812345678")).json()["number"]
+    token = Case.objects.get(number=number).tracking_token
+    r = client.post(
+        "/api/track/lookup", {"number": number, "phone": "138 1234 5678"}, format="json"
+    )
+    assert r.status_code == 200 and r.json()["tracking_url"] == f"/t/{token}"
+    wrong = client.post(
+        "/api/track/lookup", {"number": number, "phone": "13900000000"}, format="json"
+    )
+    assert wrong.status_code == 404 and "tracking_url" not in wrong.json()
+    assert client.get("/t/").status_code == 200
+
+
+def test_the_verdict_is_taken_once_and_only_after_closure(town, categories, api):
+    client = api()
+    body = post(client, good()).json()
+    rate_url = "/api" + body["tracking_url"].replace("/t/", "/track/") + "/rate"
+    early = client.post(rate_url, {"rating": "满意"}, format="json")
+    assert early.status_code == 409 and "rating" in early.json()["fields"]
+    case = Case.objects.get(number=body["number"])
+    from events import services
+
+    for action in ("register", "dispatch", "accept", "arrive", "resolve", "verify", "close"):
+        services.case_transition(case_id=case.id, action=action, actor=town.li)
+    bad = client.post(rate_url, {"rating": "还行"}, format="json")
+    assert bad.status_code == 400 and "rating" in bad.json()["fields"]
+    ok = client.post(rate_url, {"rating": "基本满意", "comment": "有点慢"}, format="json")
+    assert ok.status_code == 200 and ok.json()["rating_label"] == "基本满意"
+    assert ok.json()["can_rate"] is False
+    again = client.post(rate_url, {"rating": "不满意"}, format="json")
+    assert again.status_code == 409
+    case.refresh_from_db()
+    assert (case.rating, case.rating_comment) == ("basic", "有点慢")
