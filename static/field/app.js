@@ -325,6 +325,10 @@ async function showCase(id) {
     return;
   }
   renderCase(r.data);
+  if (!position.lastFix() && r.data.lat != null) {
+    // off duty nothing is watched: one fix for the distance on this screen (sent nowhere)
+    position.currentFix().then((f) => { if (f && current.name === "case" && current.caseId === id && !sheet.open) renderCase(cache.cases.get(id) || r.data); });
+  }
 }
 
 function renderCase(raw) {
@@ -419,7 +423,7 @@ async function startAction(c, action) {
 
 async function arrive(c) {
   toast("正在定位…");
-  const fix = await position.currentFix({ maxAgeMs: 30000 });
+  const fix = await position.currentFix({ maxAgeMs: 0 }); // an arrival is a position record: a fresh fix
   if (!fix) { toast("无法获得定位，请开启定位权限后再试", "warn"); return; }
   const dist = c.lat != null ? distanceM(fix, c) : null;
   const fields = { lng: fix.lng.toFixed(7), lat: fix.lat.toFixed(7), accuracy: Math.round(fix.accuracy || 0) };

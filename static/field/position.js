@@ -53,7 +53,7 @@ function remember(pos) {
 
 // A fresh fix for an action ("到场", a patrol report): the watched one if recent, else ask.
 export function currentFix({ maxAgeMs = 60000, timeoutMs = 8000 } = {}) {
-  if (state.fix && Date.now() - state.fix.at < maxAgeMs) return Promise.resolve(state.fix);
+  if (maxAgeMs > 0 && state.fix && Date.now() - state.fix.at < maxAgeMs) return Promise.resolve(state.fix);
   return new Promise((resolve) => {
     if (!navigator.geolocation) return resolve(state.fix);
     navigator.geolocation.getCurrentPosition(

@@ -255,7 +255,9 @@ def test_a_patrol_report_reaches_the_operators_queue(
     finally:
         context.close()
 
-    console = browser.new_context(base_url=live_server_url, viewport={"width": 1280, "height": 800})
+    console = browser.new_context(
+        base_url=live_server_url, viewport={"width": 1280, "height": 800}, locale="zh-CN"
+    )
     desk = console.new_page()
     try:
         login(desk, "li", "/console/")
