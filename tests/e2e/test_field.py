@@ -362,3 +362,46 @@ def test_the_installed_app_opens_without_a_network(browser, live_server_url, liv
         shot(page, "10-offline-reopened")
     finally:
         context.close()
+
+
+def test_the_handler_calls_the_same_circle_and_a_colleague_joins_from_his_phone(
+    browser, live_server_url, live_town
+):
+    from grids.services import position_record
+
+    taxonomy()
+    case = off_loop(dispatched_case, live_town, handler=live_town.wang, grade=1)
+    near = (IN_G1[0] + 0.004, IN_G1[1])  # liu, grid leader of G2 in the same squad, ≈ 385 m
+    position_record(staff=live_town.liu, lng=near[0], lat=near[1], on_duty=True)
+    position_record(staff=live_town.zhao, lng=IN_G1[0], lat=IN_G1[1] - 0.002, on_duty=True)
+
+    colleague = phone(browser, live_server_url, at=near)
+    liu = colleague.new_page()
+    handler = phone(browser, live_server_url)
+    wang = handler.new_page()
+    try:
+        login(liu, "liu")
+        liu.wait_for_selector("#inbox")
+        liu.wait_for_function("document.body.dataset.live === 'open'")
+
+        login(wang, "wang", f"/m/cases/{case.id}/")
+        wang.locator("#actions button", has_text="呼叫同圈").click()
+        called = wang.locator("#called")
+        called.wait_for()
+        assert "刘网格长" in called.inner_text() and "赵网格" not in called.inner_text()
+        shot(wang, "11-call-nearby")
+
+        # liu's phone rings: the call tops his inbox; he joins
+        call = liu.locator(f'.call-card[data-case-id="{case.id}"]')
+        call.wait_for()
+        assert int(liu.evaluate("document.body.dataset.alerted || 0")) >= 1
+        shot(liu, "12-called")
+        call.locator("button", has_text="加入联动").click()
+        wait_for(
+            lambda: CaseLog.objects.filter(case=case, action="join", actor=live_town.liu).exists(),
+            what="the join on the server",
+        )
+        assert Case.objects.get(id=case.id).extra.get("joint_at")
+    finally:
+        colleague.close()
+        handler.close()
