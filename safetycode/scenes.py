@@ -40,6 +40,18 @@ SCENE_CHOICES = [
     (OFFICE, gettext_lazy("一般及办公企业")),
 ]
 
+# Short column heads for the five-colour table, in SCENE_CHOICES order.
+SCENE_SHORT = {
+    SHOP: gettext_lazy("商铺"),
+    KEY_PLACE: gettext_lazy("治安"),
+    RENTAL: gettext_lazy("出租"),
+    HAZCHEM: gettext_lazy("危化"),
+    LABOUR: gettext_lazy("劳密"),
+    CONSTRUCTION: gettext_lazy("工地"),
+    CROWDED: gettext_lazy("密集"),
+    OFFICE: gettext_lazy("办公"),
+}
+
 # Scenes whose sites are people's homes rather than organisations: no credit code required.
 CREDIT_CODE_OPTIONAL = {RENTAL}
 

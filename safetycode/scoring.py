@@ -125,9 +125,9 @@ WITH h AS (
                || ',"points":' || q.p_general || ',"rule":"'
                || CASE WHEN %(yellow_on_open_general)s THEN 'yellow' ELSE '' END || '"}}' END,
              CASE WHEN q.score < %(red_below)s THEN
-                    '{{"key":"score_red","n":' || q.score || ',"points":0,"rule":"red"}}'
+                    '{{"key":"score_red","n":1,"points":0,"rule":"red"}}'
                   WHEN q.score < %(yellow_below)s THEN
-                    '{{"key":"score_yellow","n":' || q.score || ',"points":0,"rule":"yellow"}}' END,
+                    '{{"key":"score_yellow","n":1,"points":0,"rule":"yellow"}}' END,
              CASE WHEN q.p_base > 0 THEN
                '{{"key":"scene_base","n":1,"points":' || q.p_base || ',"rule":""}}' END,
              CASE WHEN q.cases > 0 THEN '{{"key":"cases","n":' || q.cases

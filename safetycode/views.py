@@ -112,7 +112,7 @@ def grid_risk_page(request):
             "rows": rows,
             "summary": summary,
             "levels": [(lv, LEVEL_LABELS[lv]) for lv in LEVELS],
-            "scene_names": scenes.SCENE_CHOICES,
+            "scene_names": [(v, label, scenes.SCENE_SHORT[v]) for v, label in scenes.SCENE_CHOICES],
             "safety_page": "risk",
         },
     )

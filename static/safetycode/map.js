@@ -43,8 +43,14 @@ async function main() {
       id: "sites",
       type: "circle",
       source: "sites",
+      // Red on top and larger: 10,000 green dots must not hide the few that matter.
+      layout: { "circle-sort-key": ["match", ["get", "code"], "red", 3, "yellow", 2, 1] },
       paint: {
-        "circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 2, 16, 6],
+        "circle-radius": [
+          "interpolate", ["linear"], ["zoom"],
+          11, ["match", ["get", "code"], "red", 3.5, "yellow", 2.5, 1.2],
+          16, ["match", ["get", "code"], "red", 8, "yellow", 6, 4],
+        ],
         "circle-color": ["match", ["get", "code"], ...Object.entries(CODE).flat(), "#888"],
         "circle-stroke-width": 0.5,
         "circle-stroke-color": "#fff",
@@ -56,6 +62,6 @@ async function main() {
     const p = e.features[0].properties;
     new maplibregl.Popup().setLngLat(e.lngLat).setText(`${p.name} · ${p.level_label} · 红${p.red} 黄${p.yellow} 事件${p.cases}`).addTo(map);
   });
-  el.dataset.ready = "1";
+  map.once("idle", () => (el.dataset.ready = "1")); // drawn, for people and for tests
 }
 main();
