@@ -36,8 +36,10 @@ def api():
 
 
 def make_site(*, name="兰里小吃店", scene="shop", at=IN_G1, n=1, attributes=None, **extra):
+    from safetycode.defaults import defaults_ensure
     from safetycode.services import SiteInput, site_create
 
+    defaults_ensure()  # transactional tests truncate the migration's rows
     return site_create(
         item=SiteInput(
             name=name,

@@ -42,3 +42,47 @@ def test_an_owner_scans_the_code_and_submits_a_self_check_on_a_phone(
     check = SelfCheck.objects.get(site=site)
     assert check.answers["gas"] == "no" and check.note == "燃气报警器坏了，已联系维修"
     assert Hazard.objects.get(site=site).level == "major"
+
+
+def test_an_operator_imports_a_file_and_watches_the_progress_bar(
+    live_town, live_server_url, celery_worker, browser, tmp_path, settings
+):
+    from safetycode.models import Site
+    from tests.safetycode.test_import import as_csv, good_rows
+    from tests.town import PASSWORD
+
+    # The server process checks passwords with the project's hashers, not the tests' fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    live_town.li.set_password(PASSWORD)
+    live_town.li.save(update_fields=["password"])
+    bad = good_rows() + [["坏行", "游乐场", "", "", "", "", "", "", "", ""]]
+    (tmp_path / "bad.csv").write_bytes(as_csv(bad))
+    (tmp_path / "good.csv").write_bytes(as_csv(good_rows()))
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        r = page.request.post(
+            f"{live_server_url}/accounts/api/login", data={"username": "li", "password": PASSWORD}
+        )
+        assert r.ok, r.text()
+        page.goto(f"{live_server_url}/safety/import")
+
+        page.set_input_files("#file", str(tmp_path / "bad.csv"))
+        page.locator("#start").click()
+        page.locator("#errors").wait_for(state="visible", timeout=20_000)
+        rows = page.locator("#errors tbody tr")
+        assert rows.count() == 2  # row 5: scene and location
+        assert "游乐场" in page.locator("#errors").inner_text()
+        assert "有错误，未导入" in page.locator("#status").inner_text()
+        assert Site.objects.count() == 0
+
+        page.set_input_files("#file", str(tmp_path / "good.csv"))
+        page.locator("#start").click()
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('已完成')", timeout=20_000
+        )
+        assert page.locator("#bar").get_attribute("aria-valuenow") == "100"
+        assert page.locator("#errors").is_hidden()
+    finally:
+        context.close()
+    assert Site.objects.count() == 3

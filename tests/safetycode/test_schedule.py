@@ -78,3 +78,20 @@ def test_a_grid_without_workers_gets_unassigned_tasks(town):
     site = make_site()
     reinspections_plan()
     assert open_task(site).assignee is None
+
+
+def test_the_beat_schedules_are_registered_and_point_at_real_tasks(db):
+    from django_celery_beat.models import PeriodicTask
+
+    from cockpit.celery import app
+
+    app.loader.import_default_modules()
+    tasks = dict(
+        PeriodicTask.objects.filter(name__startswith="safetycode.").values_list("name", "task")
+    )
+    assert tasks == {
+        "safetycode.recompute_all": "safetycode.tasks.scores_recompute_all",
+        "safetycode.reinspections_plan": "safetycode.tasks.reinspections_plan",
+        "safetycode.overdue_sweep": "safetycode.tasks.overdue_sweep",
+    }
+    assert set(tasks.values()) <= set(app.tasks)
