@@ -113,6 +113,9 @@ def resident_single(ctx) -> Row:
 def worker_single(ctx) -> Row:
     url = ctx.web().url + "/api/cases/"
     logged_in = ctx.login("worker")
+    me = logged_in.get(ctx.web().url + "/accounts/api/me", timeout=10)
+    if me.status_code != 200:
+        raise RuntimeError(f"the bench worker's session does not work: {_err(me)}")
 
     def session():
         s = requests.Session()

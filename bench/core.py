@@ -58,6 +58,24 @@ def _psycopg_kwargs(url: str) -> dict:
     }
 
 
+RUN_LOCK = 0x62656E63  # advisory lock key ("benc"): one bench run at a time per server
+
+
+def _run_lock(url: str, log):
+    """Hold a session advisory lock (on the server's postgres database) for the whole run: two
+    runs at once would empty each other's case tables and reset each other's users."""
+    import psycopg2
+
+    conn = psycopg2.connect(**{**_psycopg_kwargs(url), "dbname": "postgres"})
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK])
+        if not cur.fetchone()[0]:
+            log("another bench run is using the bench database; waiting for it to finish")
+            cur.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK])
+    return conn  # closing it (or exiting) releases the lock
+
+
 def _database_ensure(url: str, *, fresh: bool) -> None:
     import psycopg2
     from psycopg2 import sql
@@ -162,6 +180,7 @@ class Context:
     points: list[tuple[float, float]] = field(default_factory=list)
     category_codes: list[str] = field(default_factory=list)
     users: dict = field(default_factory=dict)  # role -> username
+    _lock: object = None  # the connection holding the one-run-at-a-time lock
 
     # --- setup ---
 
@@ -174,6 +193,7 @@ class Context:
         os.environ["COCKPIT_TEST_RUN_ID"] = RUN_ID
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cockpit.settings")
         os.environ.setdefault("LOG_LEVEL", "ERROR")
+        lock = _run_lock(url, cls.log)
         _database_ensure(url, fresh=fresh)
 
         import django
@@ -183,6 +203,7 @@ class Context:
         from django.core.management import call_command
 
         ctx = cls(
+            _lock=lock,
             database_url=url,
             redis_url=settings.REDIS_URL,
             duration=duration,
