@@ -108,6 +108,10 @@ def case_route(*, case_id: int) -> dict | None:
         )
         if auto:
             _apply(case_id=case.id, decision=d, actor=None, note=_("按规则自动派遣"))
+            if d.grade == 1:  # "135": the circle is called at once, not after someone reads it
+                from dispatch.linkage import case_call_if_urgent
+
+                case_call_if_urgent(case_id=case.id)
         return routing
 
 
