@@ -51,13 +51,13 @@ class ScoreModel(models.Model):
     grid_red_weight = models.FloatField(_("网格：每个红码场所权重"), default=3.0)
     grid_yellow_weight = models.FloatField(_("网格：每个黄码场所权重"), default=1.0)
     grid_min_sites = models.PositiveSmallIntegerField(_("网格：计算占比的最少场所数"), default=20)
-    grid_case_weight = models.FloatField(_("网格：每件在办安全事件分值"), default=2.0)
+    grid_case_weight = models.FloatField(_("网格：每件在办安全事件分值"), default=1.0)
     grid_case_majors = models.JSONField(
         _("网格：计入的事件大类"), default=list, help_text=_('如 ["平安综治", "应急处置"]')
     )
-    grid_red_at = models.FloatField(_("网格：重大风险（红）阈值"), default=20)
-    grid_orange_at = models.FloatField(_("网格：较大风险（橙）阈值"), default=12)
-    grid_yellow_at = models.FloatField(_("网格：一般风险（黄）阈值"), default=6)
+    grid_red_at = models.FloatField(_("网格：重大风险（红）阈值"), default=30)
+    grid_orange_at = models.FloatField(_("网格：较大风险（橙）阈值"), default=20)
+    grid_yellow_at = models.FloatField(_("网格：一般风险（黄）阈值"), default=10)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

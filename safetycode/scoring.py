@@ -53,6 +53,7 @@ WITH h AS (
 ), c AS (
     SELECT s.id AS site_id, count(*) AS cases
     FROM events_case c
+    JOIN events_category k ON k.id = c.category_id AND k.major_name = ANY(%(case_majors)s)
     JOIN safetycode_site s
       ON ST_DWithin(s.location, c.location, %(radius_deg)s)
      AND ST_DistanceSphere(s.location, c.location) <= %(radius_m)s
@@ -176,6 +177,9 @@ def _params(model: ScoreModel) -> dict:
         "radius_m": model.case_radius_m,
         "radius_deg": model.case_radius_m / M_PER_DEG * 1.25,
         "accident_days": model.accident_days,
+        # Only safety cases (fire, gas, public security…) say something about a site; the same
+        # 大类 list as the five-colour map.
+        "case_majors": list(model.grid_case_majors or []),
         "red_below": model.red_below,
         "yellow_below": model.yellow_below,
         "yellow_on_open_general": model.yellow_on_open_general,

@@ -6,6 +6,7 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -44,11 +45,7 @@ def site_list_page(request):
     }
     qs = selectors.sites_for(user=request.user, **filters)
     counts = {c: 0 for c in Code.values}
-    for row in (
-        qs.order_by()
-        .values("code")
-        .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
-    ):
+    for row in qs.order_by().values("code").annotate(n=Count("id")):
         counts[row["code"]] = row["n"]
     grids = (
         Node.objects.filter(scope_q(user=request.user, path_field="path"), kind="grid")

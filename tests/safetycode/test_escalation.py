@@ -65,6 +65,15 @@ def test_other_cases_near_the_site_count_as_a_factor(town, categories):
     )
     from safetycode.scoring import scores_recompute
 
+    # A city-appearance case (garbage) at the same door says nothing about the site's safety.
+    case_report(
+        source="resident",
+        category=categories["06010"],
+        description="门口垃圾",
+        lng=site.location.x,
+        lat=site.location.y,
+        reporter=Reporter(label="市民"),
+    )
     scores_recompute(site_ids=[site.id])
     site.refresh_from_db()
     factor = next(f for f in site.factors if f["key"] == "cases")

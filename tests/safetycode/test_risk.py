@@ -25,9 +25,10 @@ def sites(at, codes, scene="shop", start=1):
 
 
 def test_each_grid_gets_one_of_five_levels_from_its_sites_and_cases(town, categories):
-    # points = 100 × (3 × red + 1 × yellow) / max(sites, 20) + 2 × open safety cases
+    # points = 100 × (3 × red + 1 × yellow) / max(sites, 20) + 1 × open safety cases;
+    # red ≥ 30, orange ≥ 20, yellow ≥ 10, blue > 0 (the default scoring model)
     sites(IN_G1, ["red"] * 4, start=1)  # 60 → red (重大)
-    sites(IN_G2, ["red", "green", "green"], start=10)  # 15 → orange (较大)
+    sites(IN_G2, ["red", "yellow", "green"], start=10)  # 20 → orange (较大)
     sites(IN_G3, ["yellow", "green"], scene="crowded", start=20)
     sites(IN_G3, ["yellow"], start=25)  # G3: 10 → yellow (一般)
     sites(IN_G4, ["green", "green"], start=30)
@@ -38,7 +39,7 @@ def test_each_grid_gets_one_of_five_levels_from_its_sites_and_cases(town, catego
         lng=IN_G4[0],
         lat=IN_G4[1],
         reporter=Reporter(user=town.zhao),
-    )  # 2 → blue (低)
+    )  # 1 → blue (低)
 
     levels = grid_risk_levels()
     assert levels == {

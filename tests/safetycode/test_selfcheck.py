@@ -3,6 +3,7 @@ own checklist, forged or revoked tokens open nothing, a "no" becomes a hazard th
 code with its reason shown, and an unanswered item is refused by field."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from safetycode.models import Hazard, Photo, SelfCheck, Site
 from safetycode.services import qr_token
@@ -57,11 +58,7 @@ def test_a_self_check_finding_a_major_hazard_turns_the_code_red_and_says_why(sit
         f"/api/safety/self/{qr_token(site=site)}",
         {
             "answers": '{"fire_ext":"yes","exits":"yes","wiring":"yes","gas":"no"}',
-            "photos": [
-                __import__("django.core.files.uploadedfile", fromlist=["x"]).SimpleUploadedFile(
-                    "p.jpg", jpeg_bytes(), "image/jpeg"
-                )
-            ],
+            "photos": [SimpleUploadedFile("p.jpg", jpeg_bytes(), "image/jpeg")],
         },
         format="multipart",
     )
