@@ -114,6 +114,13 @@ class SiteAdmin(admin.ModelAdmin):
     exclude = ("owner_index", "phone_index")
     inlines = [HazardInline]
 
+    def save_model(self, request, obj, form, change):
+        """A suspended licence or a recorded accident changes the code at once, not at night."""
+        super().save_model(request, obj, form, change)
+        from safetycode.scoring import scores_recompute
+
+        scores_recompute(site_ids=[obj.id])
+
 
 @admin.register(Appeal)
 class AppealAdmin(admin.ModelAdmin):

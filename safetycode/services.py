@@ -164,6 +164,7 @@ def site_create(*, item: SiteInput) -> Site:
     site = site_prepare(item)
     site.save()
     scoring.scores_recompute(site_ids=[site.id])
+    reinspections_plan(site_ids=[site.id])
     site.refresh_from_db()
     return site
 

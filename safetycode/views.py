@@ -193,6 +193,7 @@ def selfcheck_page(request, token: str):
                 "token": token,
                 "items": services.checklist_for(scene=site.scene),
                 "factors": factors_explained(site.factors),
+                "hazards": site.hazards.filter(status="open").order_by("due_at"),
                 "max_photos": MAX_PHOTOS,
             },
         )

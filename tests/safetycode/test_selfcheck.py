@@ -99,3 +99,11 @@ def test_english_messages_come_from_the_locale(site, client):
     assert (
         r.status_code == 400 and r.json()["message"] == "Please answer every item of the checklist."
     )
+
+
+def test_the_owner_sees_what_to_rectify_and_by_when(site, client, town):
+    from safetycode.services import inspection_submit
+
+    inspection_submit(site=site, inspector=town.wang, answers={**all_yes(site), "exits": "no"})
+    html = client.get(f"/s/{qr_token(site=site)}").content.decode()
+    assert "待整改隐患" in html and "安全出口、疏散通道畅通" in html and "重大隐患" in html
