@@ -44,6 +44,9 @@ class World:
     photo_bytes: bytes
     op_south: User  # an operator (case.dispatch, pii.reveal, cockpit.view) of area A2 only
     export_id: str  # an export of the case queue that li asked for
+    site_id: int  # a 平安码 site in G1
+    appeal_id: int  # its owner's pending appeal
+    import_id: int  # a site import li started
     # Strings that are G1's data: an outsider's response must contain none of them.
     secrets: list[str] = field(default_factory=list)
 
@@ -98,9 +101,19 @@ def world(quick, town, categories) -> World:
         password_changed_at=timezone.now(),
     )
     export = Export.objects.create(user=town.li, created_at=timezone.now(), format="csv")
+    from safetycode.models import ImportJob
+    from safetycode.services import appeal_submit
+    from tests.safetycode.conftest import make_site
+
+    site = make_site(name="兰里小吃店")
+    appeal = appeal_submit(site=site, reason="已整改完毕，申请复核")
+    job = ImportJob.objects.create(data=b"", filename="sites.csv", created_by=town.li)
     return World(
         town=town,
         export_id=str(export.id),
+        site_id=site.id,
+        appeal_id=appeal.id,
+        import_id=job.id,
         case=case,
         photo_id=case.attachments.get().id,
         photo_bytes=data,
@@ -180,6 +193,38 @@ SCOPED: dict[str, Spec] = {
         "get", lambda w: f"/api/exports/{w.export_id}", "li", "op_south", insider_status=(202,)
     ),
     "console-case": Spec("get", lambda w: f"/console/cases/{w.case.id}/", "li", "op_south"),
+    # 平安码: a site in G1, its appeal, and an import job that is its requester's alone.
+    "safety-site": Spec("get", lambda w: f"/safety/sites/{w.site_id}", "wang", "zhao"),
+    "safety-site-detail": Spec("get", lambda w: f"/api/safety/sites/{w.site_id}", "wang", "zhao"),
+    "safety-site-qr": Spec("get", lambda w: f"/safety/sites/{w.site_id}/qr.png", "wang", "zhao"),
+    "safety-site-reveal": Spec(
+        "post", lambda w: f"/api/safety/sites/{w.site_id}/reveal", "li", "op_south"
+    ),
+    "safety-checklist": Spec(
+        "get", lambda w: f"/api/safety/sites/{w.site_id}/checklist", "wang", "zhao"
+    ),
+    "safety-inspect": Spec(
+        "post",
+        lambda w: f"/api/safety/sites/{w.site_id}/inspections",
+        "wang",
+        "zhao",
+        data=lambda w: {"answers": {}},
+        insider_status=(201, 400),
+        state=lambda w: __import__("safetycode.models").models.Inspection.objects.count(),
+    ),
+    "safety-appeal-decide": Spec(
+        "post",
+        lambda w: f"/api/safety/appeals/{w.appeal_id}/decide",
+        "chen",
+        "op_south",
+        data=lambda w: {"upheld": "false", "note": "维持"},
+        state=lambda w: (
+            __import__("safetycode.models").models.Appeal.objects.get(id=w.appeal_id).status
+        ),
+    ),
+    "safety-import-detail": Spec(
+        "get", lambda w: f"/api/safety/imports/{w.import_id}", "li", "op_south"
+    ),
 }
 
 # Routes with a parameter that is not a staff object, and why.
