@@ -47,13 +47,11 @@ def _riskiest_grids(*, day: date, at: datetime) -> list[dict]:
         .values_list("grid_id")
         .annotate(n=Count("case_id"))
     )
-    try:
-        from safetycode.selectors import grid_risk_levels  # noqa: F401
-
-        admin = User.objects.filter(role=User.Role.COMMANDER, is_active=True).first()
-        levels = grid_levels(user=admin) if admin else {}
-    except Exception:
-        levels = {}
+    # The five-colour levels as a town-wide commander sees them (green until the module lands).
+    commander = User.objects.filter(
+        role=User.Role.COMMANDER, is_active=True, scope__kind="town"
+    ).first()
+    levels = grid_levels(user=commander) if commander else {}
     rows = []
     for path, (grid_id, name) in grids.items():
         level = levels.get(grid_id, "green")

@@ -245,8 +245,8 @@ def _extent(path: str) -> list[float] | None:
     return found or None
 
 
-def _case_feature(row) -> dict:
-    case_id, lng, lat, grade, status, category_id, reported_at, due_at = row
+def _case_feature(row, categories: dict, now) -> dict:
+    case_id, lng, lat, grade, status, category_id, _reported_at, due_at = row
     return {
         "type": "Feature",
         "id": case_id,
@@ -255,8 +255,8 @@ def _case_feature(row) -> dict:
             "id": case_id,
             "grade": grade,
             "status": status,
-            "category": _names("category").get(category_id, ""),
-            "overdue": bool(due_at and due_at < timezone.now()),
+            "category": categories.get(category_id, ""),
+            "overdue": bool(due_at and due_at < now),
         },
     }
 
@@ -274,7 +274,11 @@ def live_cases(*, user) -> dict:
             "case_id", "lng", "lat", "grade", "status", "category_id", "reported_at", "due_at"
         )[:LIVE_LAYER_MAX]
     )
-    return {"type": "FeatureCollection", "features": [_case_feature(r) for r in rows]}
+    categories, now = _names("category"), timezone.now()
+    return {
+        "type": "FeatureCollection",
+        "features": [_case_feature(r, categories, now) for r in rows],
+    }
 
 
 def ticker(*, user) -> dict:

@@ -358,6 +358,7 @@ async function main() {
   $("#drill-body").addEventListener("click", (e) => { const li = e.target.closest("[data-case]"); if (li) openCase(Number(li.dataset.case)); });
   setInterval(() => loadSummary().catch(console.warn), 30000); // overdue counts move with the clock
   setInterval(() => loadForces().catch(console.warn), 30000);
+  setInterval(() => loadCases().catch(console.warn), 60000); // overdue rings move with the clock
   setInterval(() => loadHeat().catch(console.warn), 300000);
   setInterval(() => loadIndices().catch(console.warn), 300000);
   window.addEventListener("resize", debounce(() => {

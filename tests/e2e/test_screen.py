@@ -3,6 +3,7 @@ and websockets): it loads with no console errors, a case posted through the API 
 map and in the ticker within 2 s, clicking a grid opens its drill-down, and a full 1920×1080
 screenshot goes to tests/artifacts/screen.png."""
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ def populate(days: int = 40, n: int = 3000) -> None:
 
 @pytest.fixture
 def screen(browser, live_server_url, live_town):
-    populate()
+    """A 1920×1080 page logged in as li, the seat operator; console errors collected."""
     session = login(live_server_url, "li")
     context = browser.new_context(locale="zh-CN", viewport={"width": 1920, "height": 1080})
     context.add_cookies(
@@ -59,11 +60,13 @@ def screen(browser, live_server_url, live_town):
 
 
 def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_server_url, live_town):
+    populate()
     page = screen
     page.goto(live_server_url + "/screen/")
     page.wait_for_function("window.__screen && window.__screen.state.ready", timeout=30000)
     page.wait_for_function("document.querySelectorAll('#ticker li').length > 0")
-    assert page.locator("#live-badge").is_hidden()  # connected: no "连接中断" badge
+    # connected: the badge ("连接中…" while connecting, "连接中断" when lost) goes away
+    page.wait_for_function("document.getElementById('live-badge').hidden", timeout=5000)
     assert int(page.locator("#k-today").inner_text()) >= 0
     assert page.locator("#codes").inner_text().strip() != ""
 
@@ -91,7 +94,21 @@ def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_serv
     assert "交通事故" in page.locator(f'#ticker li[data-case="{case_id}"]').inner_text()
 
     # Clicking a grid opens its drill-down.
-    point = page.evaluate(f"window.__screen.map.project([{IN_G2[0]} + 0.003, {IN_G2[1]} + 0.003])")
+    # a spot inside A-02 with no case or force marker under it (a marker opens its own card)
+    point = page.evaluate(
+        """([w, s, e, n]) => {
+        const map = window.__screen.map;
+        for (let i = 1; i < 10; i++) for (let j = 1; j < 10; j++) {
+          const p = map.project([w + (e - w) * i / 10, s + (n - s) * j / 10]);
+          const box = [[p.x - 10, p.y - 10], [p.x + 10, p.y + 10]];
+          if (!map.queryRenderedFeatures(box, { layers: ["cases", "forces", "pulse"] }).length)
+            return { x: p.x, y: p.y };
+        }
+        return null;
+      }""",
+        [IN_G2[0] - 0.004, IN_G2[1] - 0.004, IN_G2[0] + 0.004, IN_G2[1] + 0.004],
+    )
+    assert point is not None
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     heading = page.locator(f'#drill h3[data-grid="{live_town.g2.id}"]')
@@ -110,3 +127,41 @@ def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_serv
     page.screenshot(path=str(ARTIFACTS / "screen.png"), full_page=False)
     assert page.evaluate("document.documentElement.scrollHeight") <= 1080  # no scrolling
     assert page.problems == []
+
+
+def test_a_dropped_feed_shows_the_badge_and_catches_up_what_it_missed(
+    screen, live_server_url, live_town
+):
+    taxonomy()
+    page = screen
+    feed = {"up": False}
+
+    def route(ws):  # the network between the wall and the server: down, then up again
+        if feed["up"]:
+            ws.connect_to_server()
+        else:
+            ws.close()
+
+    page.route_web_socket(re.compile(r"/ws/live/"), route)
+    page.goto(live_server_url + "/screen/")
+    page.wait_for_function("window.__screen && window.__screen.state.ready", timeout=30000)
+    badge = page.locator("#live-badge")
+    badge.wait_for(state="visible", timeout=5000)
+    page.wait_for_function(
+        "document.getElementById('live-badge').textContent.includes('连接中断')", timeout=5000
+    )
+    # reported while the wall is cut off
+    r = page.session.post(
+        live_server_url + "/api/cases/",
+        json={"source": "worker", "category": "06010", "lng": IN_G1[0], "lat": IN_G1[1]},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+    assert page.locator(f'#ticker li[data-case="{case_id}"]').count() == 0
+    feed["up"] = True
+    badge.wait_for(state="hidden", timeout=20000)  # reconnected (backoff ≤ a few seconds)
+    page.locator(f'#ticker li[data-case="{case_id}"]').wait_for(timeout=3000)  # caught up
+    page.wait_for_function(f"window.__screen.caseIds().includes({case_id})", timeout=3000)
+    # the failed socket attempts are the browser's, not the page's errors
+    assert [p for p in page.problems if "WebSocket" not in p] == []
