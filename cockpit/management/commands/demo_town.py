@@ -26,8 +26,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when a town already exists"
         )
+        parser.add_argument(
+            "--skip",
+            action="append",
+            default=[],
+            metavar="STEP",
+            help="leave out a step (repeatable), e.g. --skip history; steps: "
+            + ", ".join(name for name, _ in STEPS),
+        )
 
-    def handle(self, *args, seed: int, if_empty: bool, **options):
+    def handle(self, *args, seed: int, if_empty: bool, skip: list[str], **options):
         started = time.perf_counter()
         existing = Node.objects.filter(kind=Node.Kind.TOWN).first()
         if existing is not None:
@@ -40,9 +48,14 @@ class Command(BaseCommand):
                 f"已有镇街「{existing.name}」：演示数据只能生成到空库中 · a town already exists; "
                 "use --if-empty to skip, or an empty database."
             )
+        unknown = set(skip) - {name for name, _ in STEPS}
+        if unknown:
+            raise CommandError(f"没有这个步骤 · no such step: {', '.join(sorted(unknown))}")
         ctx = DemoContext(seed=seed)
         with transaction.atomic():
             for name, dotted in STEPS:
+                if name in skip:
+                    continue
                 step_started = time.perf_counter()
                 summary = import_string(dotted)(ctx)
                 self.stdout.write(
