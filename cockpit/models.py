@@ -44,6 +44,30 @@ class CaseDaily(models.Model):
         return f"{self.day} {self.node_path} {self.status} ×{self.n}"
 
 
+class CaseDayGrid(models.Model):
+    """Cases reported on ``day`` per grid path, current status and grade: the coarse rollup the
+    week-long panels read (closure rate, grids' 7-day counts, riskiest grids), a few hundred rows
+    a day where CaseDaily has thousands."""
+
+    day = models.DateField()
+    node_path = models.CharField(max_length=255)
+    status = models.CharField(max_length=12)
+    grade = models.SmallIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("网格日汇总")
+        verbose_name_plural = _("网格日汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "node_path", "status", "grade"], name="case_day_grid_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.node_path} {self.status} ×{self.n}"
+
+
 class CaseOpen(models.Model):
     """One row per open case (the live layer, overdue counts, grid drill-downs). ``due_at`` is
     the earliest running deadline, the same rule as events.selectors.case_search_for(overdue=)."""

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from cockpit.screen.rollups import REBUILD_SQL, TRIGGER_DROP_SQL, TRIGGER_SQL
+from cockpit.screen.rollups import TRIGGER_DROP_SQL, TRIGGER_SQL
 
 DEFAULT_INDICES = [
     ("public_security", "社会治安", "L0006,L0009,L0010,09003", "110"),
@@ -52,7 +52,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(TRIGGER_SQL, TRIGGER_DROP_SQL),
-        # Cases that existed before the trigger: counted once, now.
-        migrations.RunSQL(REBUILD_SQL, migrations.RunSQL.noop),
         migrations.RunPython(defaults, remove),
     ]

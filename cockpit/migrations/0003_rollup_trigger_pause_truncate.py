@@ -3,7 +3,7 @@ TRUNCATE of events_case empties the rollups too. Idempotent after 0002 on a fres
 
 from django.db import migrations
 
-from cockpit.screen.rollups import REBUILD_SQL, TRIGGER_SQL
+from cockpit.screen.rollups import TRIGGER_SQL
 
 
 class Migration(migrations.Migration):
@@ -11,5 +11,4 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(TRIGGER_SQL, migrations.RunSQL.noop),
-        migrations.RunSQL(REBUILD_SQL, migrations.RunSQL.noop),
     ]

@@ -13,7 +13,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cockpit.errors import ApplicationError
-from cockpit.models import CaseDaily, CaseOpen, Consultation, ConsultationOrder, IndexValue
+from cockpit.models import (
+    CaseDaily,
+    CaseDayGrid,
+    CaseOpen,
+    Consultation,
+    ConsultationOrder,
+    IndexValue,
+)
 from cockpit.screen.indices import GRADE_WEIGHT, indices_store
 from cockpit.screen.rollups import NOT_COUNTED
 from cockpit.screen.selectors import TZ, day_bounds
@@ -32,7 +39,7 @@ def _riskiest_grids(*, day: date, at: datetime) -> list[dict]:
 
     grids = _names("grid_path")
     week = (
-        CaseDaily.objects.filter(day__gt=day - timedelta(days=7), day__lte=day)
+        CaseDayGrid.objects.filter(day__gt=day - timedelta(days=7), day__lte=day)
         .exclude(status__in=NOT_COUNTED)
         .values_list("node_path", "grade")
         .annotate(n=Sum("n"))

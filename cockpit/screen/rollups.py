@@ -33,6 +33,7 @@ TRUNCATE_SQL = """
 CREATE OR REPLACE FUNCTION cockpit_case_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM cockpit_casedaily;
+  DELETE FROM cockpit_casedaygrid;
   DELETE FROM cockpit_heatcell;
   DELETE FROM cockpit_caseopen;
   DELETE FROM cockpit_caseclosure;
@@ -73,6 +74,9 @@ BEGIN
        WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
          AND source = OLD.source AND category_id = OLD.category_id AND status = OLD.status
          AND grade = OLD.grade;
+      UPDATE cockpit_casedaygrid SET n = n - 1
+       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
+         AND status = OLD.status AND grade = OLD.grade;
     END IF;
     IF heat_changed AND OLD.location IS NOT NULL THEN
       UPDATE cockpit_heatcell SET n = n - 1
@@ -94,6 +98,9 @@ BEGIN
             NEW.status, NEW.grade, 1)
     ON CONFLICT (day, node_path, source, category_id, status, grade)
     DO UPDATE SET n = cockpit_casedaily.n + 1;
+    INSERT INTO cockpit_casedaygrid (day, node_path, status, grade, n)
+    VALUES (cockpit_day(NEW.reported_at), NEW.node_path, NEW.status, NEW.grade, 1)
+    ON CONFLICT (day, node_path, status, grade) DO UPDATE SET n = cockpit_casedaygrid.n + 1;
   END IF;
   IF heat_changed AND NEW.location IS NOT NULL THEN
     INSERT INTO cockpit_heatcell (day, node_path, cx, cy, n)
@@ -147,10 +154,13 @@ DROP FUNCTION IF EXISTS cockpit_day(timestamptz);
 
 # Everything from scratch, set-based: for bulk loads that ran with the trigger disabled.
 REBUILD_SQL = f"""
-TRUNCATE cockpit_casedaily, cockpit_heatcell, cockpit_caseopen, cockpit_caseclosure;
+TRUNCATE cockpit_casedaily, cockpit_casedaygrid, cockpit_heatcell, cockpit_caseopen,
+         cockpit_caseclosure;
 INSERT INTO cockpit_casedaily (day, node_path, source, category_id, status, grade, n)
 SELECT cockpit_day(reported_at), node_path, source, category_id, status, grade, count(*)
   FROM events_case GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO cockpit_casedaygrid (day, node_path, status, grade, n)
+SELECT day, node_path, status, grade, sum(n) FROM cockpit_casedaily GROUP BY 1, 2, 3, 4;
 INSERT INTO cockpit_heatcell (day, node_path, cx, cy, n)
 SELECT cockpit_day(reported_at), node_path, floor(ST_X(location) / {HEAT_CELL_DEG})::int,
        floor(ST_Y(location) / {HEAT_CELL_DEG})::int, count(*)
@@ -165,7 +175,7 @@ SELECT id, cockpit_day(closed_at), node_path, category_id,
        GREATEST(0, extract(epoch FROM closed_at - reported_at) / 60.0),
        COALESCE(resolved_at > resolve_due, false)
   FROM events_case WHERE status = 'closed' AND closed_at IS NOT NULL;
-ANALYZE cockpit_casedaily; ANALYZE cockpit_heatcell; ANALYZE cockpit_caseopen;
+ANALYZE cockpit_casedaily; ANALYZE cockpit_casedaygrid; ANALYZE cockpit_heatcell; ANALYZE cockpit_caseopen;
 ANALYZE cockpit_caseclosure;
 """
 

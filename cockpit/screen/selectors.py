@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.selectors import user_can, user_scope_path
 from cockpit.errors import ApplicationError
-from cockpit.models import CaseDaily, CaseOpen
+from cockpit.models import CaseDaily, CaseDayGrid, CaseOpen
 from cockpit.screen.rollups import NOT_COUNTED
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -114,7 +114,7 @@ def summary(*, user) -> dict:
         by_source[source] = by_source.get(source, 0) + n
         by_category[category_id] = by_category.get(category_id, 0) + n
     week = list(
-        CaseDaily.objects.filter(node_path__startswith=path, day__gte=week_from)
+        CaseDayGrid.objects.filter(node_path__startswith=path, day__gte=week_from)
         .values_list("status")
         .annotate(n=Sum("n"))
     )
@@ -205,7 +205,7 @@ def grids_state(*, user) -> dict:
         .annotate(n=Count("case_id"), late=Count("case_id", filter=Q(due_at__lt=now)))
     )
     week = dict(
-        CaseDaily.objects.filter(
+        CaseDayGrid.objects.filter(
             node_path__startswith=path, day__gte=timezone.localdate() - timedelta(days=6)
         )
         .exclude(status__in=NOT_COUNTED)
@@ -406,7 +406,7 @@ def grid_detail(*, user, grid_id: int) -> dict:
     counts = CaseOpen.objects.filter(grid_id=grid.id).aggregate(
         open=Count("case_id"), overdue=Count("case_id", filter=Q(due_at__lt=now))
     )
-    daily = CaseDaily.objects.filter(node_path=grid.path).exclude(status__in=NOT_COUNTED)
+    daily = CaseDayGrid.objects.filter(node_path=grid.path).exclude(status__in=NOT_COUNTED)
     today_n = daily.filter(day=today).aggregate(n=Sum("n"))["n"] or 0
     week_n = daily.filter(day__gte=today - timedelta(days=6)).aggregate(n=Sum("n"))["n"] or 0
     staff = list(

@@ -187,6 +187,7 @@ function applyGridStates() {
 }
 
 function buildMap(bbox) {
+  const k = rem() / 16; // marker and line sizes follow the stage (× 2 on a 3840-wide wall)
   const [lng, lat] = (stage.dataset.center || "120.09,30.33").split(",").map(Number);
   const basemap = stage.dataset.basemap;
   const style = {
@@ -212,23 +213,23 @@ function buildMap(bbox) {
     { id: "grids-fill", type: "fill", source: "town", "source-layer": "grids",
       paint: { "fill-color": levelColour, "fill-opacity": ["case", ["boolean", ["feature-state", "hover"], false], 0.7,
         ["match", ["coalesce", ["feature-state", "level"], "green"], "red", 0.5, "orange", 0.45, "yellow", 0.38, "blue", 0.3, 0.16]] } },
-    { id: "grids-line", type: "line", source: "town", "source-layer": "grids", paint: { "line-color": "#2f7fd1", "line-width": 0.8, "line-opacity": 0.7 } },
-    { id: "communities-line", type: "line", source: "town", "source-layer": "communities", paint: { "line-color": "#5cc8ff", "line-width": 1.4, "line-dasharray": [3, 2], "line-opacity": 0.6 } },
-    { id: "addresses", type: "circle", source: "town", "source-layer": "addresses", minzoom: 14, paint: { "circle-radius": 1.6, "circle-color": "#3b6ea8", "circle-opacity": 0.8 } },
-    { id: "town-glow", type: "line", source: "town", "source-layer": "town", paint: { "line-color": "#2bb3ff", "line-width": 9, "line-opacity": 0.15, "line-blur": 4 } },
-    { id: "town-line", type: "line", source: "town", "source-layer": "town", paint: { "line-color": "#7fd3ff", "line-width": 2.2 } },
+    { id: "grids-line", type: "line", source: "town", "source-layer": "grids", paint: { "line-color": "#2f7fd1", "line-width": 0.8 * k, "line-opacity": 0.7 } },
+    { id: "communities-line", type: "line", source: "town", "source-layer": "communities", paint: { "line-color": "#5cc8ff", "line-width": 1.4 * k, "line-dasharray": [3, 2], "line-opacity": 0.6 } },
+    { id: "addresses", type: "circle", source: "town", "source-layer": "addresses", minzoom: 14, paint: { "circle-radius": 1.6 * k, "circle-color": "#3b6ea8", "circle-opacity": 0.8 } },
+    { id: "town-glow", type: "line", source: "town", "source-layer": "town", paint: { "line-color": "#2bb3ff", "line-width": 9 * k, "line-opacity": 0.15, "line-blur": 4 } },
+    { id: "town-line", type: "line", source: "town", "source-layer": "town", paint: { "line-color": "#7fd3ff", "line-width": 2.2 * k } },
     { id: "heat", type: "heatmap", source: "heat", layout: { visibility: "none" },
-      paint: { "heatmap-weight": ["get", "w"], "heatmap-radius": 28, "heatmap-intensity": 1.1, "heatmap-opacity": 0.75,
+      paint: { "heatmap-weight": ["get", "w"], "heatmap-radius": 28 * k, "heatmap-intensity": 1.1, "heatmap-opacity": 0.75,
         "heatmap-color": ["interpolate", ["linear"], ["heatmap-density"], 0, "rgba(0,0,0,0)", 0.2, "#1f4fff", 0.45, "#2bb3ff", 0.65, "#3ddc97", 0.85, "#ffb020", 1, "#ff3b3b"] } },
     { id: "forces", type: "circle", source: "forces",
-      paint: { "circle-radius": 4, "circle-color": ["case", ["get", "on_duty"], "#b58cff", "#5a4a80"], "circle-stroke-color": "#eadcff", "circle-stroke-width": 1 } },
+      paint: { "circle-radius": 4 * k, "circle-color": ["case", ["get", "on_duty"], "#b58cff", "#5a4a80"], "circle-stroke-color": "#eadcff", "circle-stroke-width": k } },
     { id: "pulse", type: "circle", source: "pulse",
-      paint: { "circle-radius": ["get", "r"], "circle-opacity": 0, "circle-stroke-width": 2.5,
+      paint: { "circle-radius": ["*", ["get", "r"], k], "circle-opacity": 0, "circle-stroke-width": 2.5 * k,
         "circle-stroke-color": ["match", ["get", "grade"], 1, GRADE_COLOURS[1], 2, GRADE_COLOURS[2], GRADE_COLOURS[3]], "circle-stroke-opacity": ["get", "o"] } },
     { id: "cases", type: "circle", source: "cases",
-      paint: { "circle-radius": ["match", ["get", "grade"], 1, 7, 2, 6, 5],
+      paint: { "circle-radius": ["match", ["get", "grade"], 1, 7 * k, 2, 6 * k, 5 * k],
         "circle-color": ["match", ["get", "grade"], 1, GRADE_COLOURS[1], 2, GRADE_COLOURS[2], GRADE_COLOURS[3]],
-        "circle-stroke-color": ["case", ["get", "overdue"], "#ff3b3b", "#e8f6ff"], "circle-stroke-width": ["case", ["get", "overdue"], 2.5, 1] } },
+        "circle-stroke-color": ["case", ["get", "overdue"], "#ff3b3b", "#e8f6ff"], "circle-stroke-width": ["case", ["get", "overdue"], 2.5 * k, k] } },
   );
   map = new maplibregl.Map({
     container: "map", style, center: [lng, lat], zoom: 13, attributionControl: false,

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from cockpit.models import CaseClosure, CaseDaily, CaseOpen, HeatCell
+from cockpit.models import CaseClosure, CaseDaily, CaseDayGrid, CaseOpen, HeatCell
 from cockpit.screen.rollups import rollups_rebuild, trigger_set
 from events import services
 from events.models import Case
@@ -52,9 +52,9 @@ def walk(case, town, *steps):
         )
 
 
-def rollup_by_status() -> dict:
+def rollup_by_status(model=CaseDaily) -> dict:
     out = {}
-    for status, n in CaseDaily.objects.values_list("status", "n"):
+    for status, n in model.objects.values_list("status", "n"):
         out[status] = out.get(status, 0) + n
     return {k: v for k, v in out.items() if v}
 
@@ -76,7 +76,10 @@ def snapshot() -> list:
     opened = sorted(CaseOpen.objects.values_list("case_id", "status", "due_at", "node_path"))
     closed = sorted(CaseClosure.objects.values_list("case_id", "day", "minutes"))
     heat = sorted(HeatCell.objects.filter(n__gt=0).values_list("day", "cx", "cy", "n"))
-    return [daily, opened, closed, heat]
+    grid = sorted(
+        CaseDayGrid.objects.filter(n__gt=0).values_list("day", "node_path", "status", "grade", "n")
+    )
+    return [daily, opened, closed, heat, grid]
 
 
 def test_the_rollups_follow_every_change_and_equal_a_rebuild_from_scratch(town, categories):
@@ -103,6 +106,7 @@ def test_the_rollups_follow_every_change_and_equal_a_rebuild_from_scratch(town, 
             "reported": 1,
         }
     )
+    assert rollup_by_status(CaseDayGrid) == truth_by_status()
     assert set(CaseOpen.objects.values_list("case_id", flat=True)) == {c.id, d.id, e.id}
     assert CaseOpen.objects.get(case_id=e.id).grade == 1
     closure = CaseClosure.objects.get()
