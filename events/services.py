@@ -75,10 +75,10 @@ def _town() -> Node | None:
     return Node.objects.filter(kind=Node.Kind.TOWN).only("id", "path").order_by("id").first()
 
 
-def _on_commit_push(entry_id: int) -> None:
+def _on_commit_push(entry_id: int, entry: CaseLog | None = None) -> None:
     from events.live import push_entry
 
-    transaction.on_commit(lambda: push_entry(entry_id))
+    transaction.on_commit(lambda: push_entry(entry_id, entry))
 
 
 def _enqueue_routing(case_id: int) -> None:
@@ -118,7 +118,11 @@ def log_append(
     data: dict | None = None,
     client_action_id: str | None = None,
     at: datetime | None = None,
+    push_as_built: bool = False,
 ) -> CaseLog:
+    """Append to the case's log; the entry is pushed after commit. ``push_as_built``: the
+    caller changes nothing of the case after this in the transaction (a new report), so the
+    push is built from these objects instead of reading the entry back."""
     entry = CaseLog.objects.create(
         case=case,
         at=at or timezone.now(),
@@ -132,7 +136,7 @@ def log_append(
         data=data or {},
         client_action_id=client_action_id,
     )
-    _on_commit_push(entry.id)
+    _on_commit_push(entry.id, entry if push_as_built else None)
     return entry
 
 
@@ -247,6 +251,9 @@ def case_report(
     existing = _existing(item)
     if existing is not None:
         return ReportResult(existing, created=False)
+    # Only when this is the whole transaction does nothing change the case before commit (an
+    # order, for one, dispatches it in the caller's transaction): then the push needs no reread.
+    outermost = len(connection.atomic_blocks) == 1
     case, warnings = report_prepare(item)
     try:
         with (
@@ -255,7 +262,7 @@ def case_report(
             case.save()
             if item.hotline:
                 HotlineOrder.objects.create(case=case, **item.hotline)
-            entry = log_append(**_first_entry(case, item))
+            entry = log_append(**_first_entry(case, item), push_as_built=outermost)
     except IntegrityError:
         # Two requests with the same external id or client_action_id raced past the check above;
         # the unique indexes let one win. The loser answers with the winner's case.
