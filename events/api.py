@@ -1040,9 +1040,14 @@ class IntakeApi(APIView):
             items, batch = intake_items(data)
             upload = None
         parsed = []
+        categories: dict = {}  # resolved once per batch (events.intake._category)
         for item in items:
             try:
-                parsed.append(intake_parse(source=source, item=item, snapshot_upload=upload))
+                parsed.append(
+                    intake_parse(
+                        source=source, item=item, snapshot_upload=upload, categories=categories
+                    )
+                )
             except ApplicationError as exc:
                 if not batch:
                     raise

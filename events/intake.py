@@ -115,8 +115,20 @@ def _invalid(fields: dict) -> ApplicationError:
     )
 
 
-def _category(source: str, d: dict):
-    """An explicit category code wins; otherwise the source's type tables (taxonomy_data)."""
+def _category(source: str, d: dict, memo: dict | None = None):
+    """An explicit category code wins; otherwise the source's type tables (taxonomy_data).
+    ``memo``: the categories already resolved in this request (a batch of a hundred items
+    names a handful of categories; each lookup costs a query or two)."""
+    key = (source, d.get("category") or "", d.get("alarm_type", ""), d.get("detection_type", ""))
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _category_lookup(source, d)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _category_lookup(source: str, d: dict):
     if d.get("category"):
         return category_resolve(code=d["category"])
     if source in ("110", "119"):
@@ -145,8 +157,12 @@ def _category(source: str, d: dict):
     return found
 
 
-def intake_parse(*, source: str, item, snapshot_upload=None) -> ReportInput:
-    """One webhook item → ReportInput; ApplicationError (with fields) when it cannot be taken."""
+def intake_parse(
+    *, source: str, item, snapshot_upload=None, categories: dict | None = None
+) -> ReportInput:
+    """One webhook item → ReportInput; ApplicationError (with fields) when it cannot be taken.
+    ``categories``: a dict shared by the items of one request, so each category is resolved
+    once per batch."""
     if not isinstance(item, dict):
         raise ApplicationError(
             _("每条上报须为 JSON 对象。"),
@@ -156,10 +172,7 @@ def intake_parse(*, source: str, item, snapshot_upload=None) -> ReportInput:
     if not serializer.is_valid():
         raise _invalid(serializer.errors)
     d = serializer.validated_data
-    try:
-        category = _category(source, d)
-    except ApplicationError:
-        raise
+    category = _category(source, d, categories)
     extra: dict = {}
     if d.get("occurred_at"):
         extra["occurred_at"] = d["occurred_at"].isoformat()
