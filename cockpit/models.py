@@ -113,7 +113,12 @@ class CaseClosure(models.Model):
     class Meta:
         verbose_name = _("结案记录")
         verbose_name_plural = _("结案记录")
-        indexes = [models.Index(fields=["day"], name="case_closure_day")]
+        # covering: the median of a week reads the index alone (no heap visits)
+        indexes = [
+            models.Index(
+                fields=["day"], include=["node_path", "minutes"], name="case_closure_day_cov"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"case {self.case_id} closed {self.day}"
