@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 
 from events.models import CalendarDay, Category, DeadlinePolicy
 
@@ -32,8 +32,14 @@ class Calendar:
     """Working days: Monday–Friday, except the rows of CalendarDay (holidays off, 调休 days on)."""
 
     def __init__(self, start: date, days: int = 400):
-        rows = CalendarDay.objects.filter(date__gte=start, date__lte=start + timedelta(days=days))
-        self.overrides = {r.date: r.is_workday for r in rows}
+        # Read on every report: one plain query (the ORM's own cost was most of it).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT date, is_workday FROM {CalendarDay._meta.db_table} "
+                "WHERE date >= %s AND date <= %s",
+                [start, start + timedelta(days=days)],
+            )
+            self.overrides = dict(cursor.fetchall())
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
@@ -79,16 +85,36 @@ def _rank(policy: DeadlinePolicy) -> int:
     return 1 if policy.grade else 0
 
 
+_POLICY_FIELDS = [f.attname for f in DeadlinePolicy._meta.concrete_fields]
+_POLICY_SQL = (
+    "SELECT {cols} FROM {table} WHERE step = ANY(%s) "
+    "AND (category_id = %s OR category_id IS NULL) AND (grade = %s OR grade IS NULL)"
+).format(
+    cols=", ".join(
+        connection.ops.quote_name(f.column) for f in DeadlinePolicy._meta.concrete_fields
+    ),
+    table=DeadlinePolicy._meta.db_table,
+)
+
+
+def policies_for(
+    *, category: Category | None, grade: int | None, steps: tuple[str, ...] | list[str]
+) -> dict[str, DeadlinePolicy | None]:
+    """The most specific policy of each step (see policy_for), all steps in one query: every
+    row of the category or of none, for the grade or for none."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POLICY_SQL, [list(steps), category.id if category else None, grade])
+        rows = [DeadlinePolicy.from_db(connection.alias, _POLICY_FIELDS, r) for r in cursor]
+    best: dict[str, DeadlinePolicy | None] = dict.fromkeys(steps)
+    for policy in sorted(rows, key=_rank, reverse=True):
+        if best.get(policy.step) is None:
+            best[policy.step] = policy
+    return best
+
+
 def policy_for(*, category: Category | None, grade: int | None, step: str) -> DeadlinePolicy | None:
     """The most specific policy: category + grade, then category, then the default row."""
-    candidates = DeadlinePolicy.objects.filter(step=step).filter(
-        Q(category=category, grade=grade)
-        | Q(category=category, grade__isnull=True)
-        | Q(category__isnull=True, grade=grade)
-        | Q(category__isnull=True, grade__isnull=True)
-    )
-    found = sorted(candidates, key=_rank, reverse=True)
-    return found[0] if found else None
+    return policies_for(category=category, grade=grade, steps=(step,))[step]
 
 
 def due_at(policy: DeadlinePolicy, start: datetime, calendar: Calendar | None = None) -> datetime:
@@ -149,18 +175,23 @@ def deadlines_plan(
 ) -> dict[str, datetime]:
     """Due times of ``steps`` counted from ``start``: {step: due}. ``policies`` is an optional
     cache {(category_id, grade, step): policy} for batch intake."""
-    calendar = calendar or Calendar(start.astimezone(TZ).date())
+    category_id = category.id if category else None
+    if policies is None:
+        found = policies_for(category=category, grade=grade, steps=steps)
+    else:
+        missing = [s for s in steps if (category_id, grade, s) not in policies]
+        if missing:
+            for step, policy in policies_for(category=category, grade=grade, steps=missing).items():
+                policies[(category_id, grade, step)] = policy
+        found = {s: policies[(category_id, grade, s)] for s in steps}
     plan = {}
     for step in steps:
-        key = (category.id if category else None, grade, step)
-        if policies is not None and key in policies:
-            policy = policies[key]
-        else:
-            policy = policy_for(category=category, grade=grade, step=step)
-            if policies is not None:
-                policies[key] = policy
-        if policy is not None:
-            plan[step] = due_at(policy, start, calendar)
+        policy = found[step]
+        if policy is None:
+            continue
+        if calendar is None and policy.unit != DeadlinePolicy.Unit.MINUTES:
+            calendar = Calendar(start.astimezone(TZ).date())  # only when a policy counts on it
+        plan[step] = due_at(policy, start, calendar)
     return plan
 
 

@@ -72,7 +72,15 @@ class ReportInput:
 
 
 def _town() -> Node | None:
-    return Node.objects.filter(kind=Node.Kind.TOWN).only("id", "path").order_by("id").first()
+    """The town circle (id and path), for a report outside every grid. A plain query: every
+    report asks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, path FROM {Node._meta.db_table} WHERE kind = %s ORDER BY id LIMIT 1",
+            [Node.Kind.TOWN.value],
+        )
+        row = cursor.fetchone()
+    return Node.from_db(connection.alias, ["id", "path"], row) if row else None
 
 
 def _on_commit_push(entry_id: int, entry: CaseLog | None = None) -> None:
@@ -182,6 +190,16 @@ def _delete_files(attachments: list[Attachment]) -> None:
                 log.warning("could not remove %s after a failed write", attachment.file.name)
 
 
+_CATEGORY_FIELDS = [f.attname for f in Category._meta.concrete_fields]
+_CATEGORY_BY_CODE_SQL = (
+    "SELECT {cols} FROM {table} WHERE active AND (code = %s OR legacy_code = %s)".format(
+        cols=", ".join(connection.ops.quote_name(f.column) for f in Category._meta.concrete_fields),
+        table=Category._meta.db_table,
+    )
+)
+_CATEGORY_ORDER_SQL = " ORDER BY code = %s DESC, kind DESC, id LIMIT 1"
+
+
 def category_resolve(
     *, code: str | None = None, category_id: int | None = None, kind: str | None = None
 ) -> Category:
@@ -189,18 +207,23 @@ def category_resolve(
     部件 and 事项 share the codes 01001–05009; without ``kind`` the 事项 wins, because a case
     is a 事项 (the 部件 of the same code is the object it concerns). A legacy 4-digit code is a
     部件 code (GB/T 30428.2) and resolves to the 部件 that carries it as its alias."""
-    qs = Category.objects.filter(active=True)
-    if kind:
-        qs = qs.filter(kind=kind)
-    found = None
     code = (str(code).strip() if code is not None else "") or None
+    found = None
     if category_id is not None:
+        qs = Category.objects.filter(active=True)
+        if kind:
+            qs = qs.filter(kind=kind)
         found = qs.filter(id=category_id).first()
     elif code:
-        found = (
-            qs.filter(code=code).order_by("-kind").first()
-            or qs.filter(legacy_code=code).order_by("-kind").first()
-        )
+        # Every report resolves its code: one plain query. The code itself beats a legacy alias,
+        # then 事项 beats 部件 ("event" > "component").
+        sql = _CATEGORY_BY_CODE_SQL + (" AND kind = %s" if kind else "") + _CATEGORY_ORDER_SQL
+        params = [code, code] + ([kind] if kind else []) + [code]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            found = Category.from_db(connection.alias, _CATEGORY_FIELDS, row)
     if found is None:
         raise ApplicationError(
             _("未知的事件类别。"),
