@@ -31,6 +31,7 @@ OVERDUE_LIST = 50
 # + the five-colour level's points (docs/indices.md).
 OVERDUE_POINTS = 5
 LEVEL_POINTS = {"red": 40, "orange": 25, "yellow": 15, "blue": 5, "green": 0}
+LEVEL_LABELS = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝", "green": "绿"}
 ORDER_ROLES = (User.Role.COMMANDER, User.Role.DISTRICT_ADMIN)
 
 
@@ -72,6 +73,7 @@ def _riskiest_grids(*, day: date, at: datetime) -> list[dict]:
                 "week_cases": counted.get(path, 0),
                 "overdue": late.get(grid_id, 0),
                 "level": level,
+                "level_label": LEVEL_LABELS.get(level, level),
             }
         )
     rows.sort(key=lambda r: (-r["score"], r["name"]))
@@ -214,7 +216,13 @@ def consultation_xlsx(*, consultation: Consultation) -> bytes:
             _("风险网格"),
             [_("网格"), _("风险分"), _("近7日事件"), _("超期"), _("五色等级")],
             [
-                [g["name"], g["score"], g["week_cases"], g["overdue"], g["level"]]
+                [
+                    g["name"],
+                    g["score"],
+                    g["week_cases"],
+                    g["overdue"],
+                    g.get("level_label", g["level"]),
+                ]
                 for g in data.get("riskiest_grids", [])
             ],
         ),

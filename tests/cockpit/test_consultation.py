@@ -103,7 +103,8 @@ def test_the_printable_page_and_the_xlsx_carry_the_same_content(client, town, ye
     assert traffic[1] == record.data["indices"][2]["value"] and traffic[4] == 3
     overdue = list(wb["超期事件"].iter_rows(values_only=True))
     assert overdue[0][0] == "编号" and overdue[1][0] == yesterday[0].number
-    assert list(wb["风险网格"].iter_rows(values_only=True))[1][0] == "A-01"
+    risky = list(wb["风险网格"].iter_rows(values_only=True))[1]
+    assert risky[0] == "A-01" and risky[4] in ("红", "橙", "黄", "蓝", "绿")
 
     assert client.get("/screen/consultation/2001-01-01.xlsx").status_code == 404
     client.force_login(town.wang)
