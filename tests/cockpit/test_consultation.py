@@ -186,3 +186,21 @@ def test_the_beat_schedule_runs_the_consultation_at_eight(db):
     )
     assert task.enabled
     assert tasks.consultation_build_task.name == task.task
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_builds_yesterdays_consultation_in_a_real_worker(celery_worker, live_town):
+    import time
+
+    from cockpit.celery import app
+    from events.taxonomy import taxonomy_load
+
+    taxonomy_load()
+    app.send_task("cockpit.consultation_build")  # what beat sends at 08:00
+    yesterday = timezone.localdate() - timedelta(days=1)
+    deadline = time.monotonic() + 30
+    while not Consultation.objects.filter(day=yesterday).exists():
+        assert time.monotonic() < deadline, celery_worker.output()[-2000:]
+        time.sleep(0.3)
+    record = Consultation.objects.get(day=yesterday)
+    assert len(record.data["indices"]) == 6 and record.data["cases_reported"] == 0
