@@ -24,6 +24,15 @@ from events.workflow import action_label
 log = logging.getLogger(__name__)
 
 
+def _label(choices, value: str) -> str:
+    """What get_<field>_display() gives, without it rebuilding the field's whole choices dict
+    on every call (~0.3 ms each, two per push)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def entry_payload(entry: CaseLog) -> dict:
     case = entry.case
     point = case.location
@@ -47,12 +56,12 @@ def entry_payload(entry: CaseLog) -> dict:
             "id": case.id,
             "number": case.number,
             "status": case.status,
-            "status_label": case.get_status_display(),
+            "status_label": _label(Case.Status, case.status),
             "category": case.category.name,
             "category_code": case.category.code,
             "grade": case.grade,
             "source": case.source,
-            "source_label": case.get_source_display(),
+            "source_label": _label(Case.Source, case.source),
             "grid_id": case.grid_id,
             "handler_id": case.handler_id,
             "address": case.address,
