@@ -21,7 +21,7 @@ from events.models import Attachment, Case, CaseLog, Category, ExtensionRequest,
 from events.workflow import NOTE_ACTIONS, TRANSITIONS
 from grids.coords import to_storage_point
 from grids.models import Node
-from grids.selectors import grid_locate, town_contains
+from grids.selectors import grid_locate, grid_locate_many, town_contains
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,12 @@ def _existing(item: ReportInput) -> Case | None:
 
 
 def report_prepare(
-    item: ReportInput, *, town: Node | None = None, calendar=None, policies: dict | None = None
+    item: ReportInput,
+    *,
+    town: Node | None = None,
+    calendar=None,
+    policies: dict | None = None,
+    located: dict | None = None,
 ) -> tuple[Case, list[str]]:
     """Check one report and build its (unsaved) case: place, grid, deadlines. Writes nothing;
     raises ApplicationError with every field at fault. Batch intake calls it per item."""
@@ -370,7 +375,10 @@ def report_prepare(
     if errors:
         raise ApplicationError(_("提交的内容有误，请检查标出的字段。"), fields=errors)
 
-    grid = grid_locate(point=point) if point is not None else None
+    if point is not None and located is not None and (point.x, point.y) in located:
+        grid = located[(point.x, point.y)]  # the batch located its points in one query
+    else:
+        grid = grid_locate(point=point) if point is not None else None
     town = town or _town()
     node_path = grid.path if grid is not None else (town.path if town else "/")
     outside = point is not None and grid is None and not town_contains(point=point)
@@ -480,6 +488,7 @@ def case_report_many(
     town = _town()
     calendar = deadlines.Calendar(timezone.localdate())
     policies: dict = {}
+    located = _locate_batch([item for _i, item in valid])
     fresh: list[tuple[int, ReportInput, Case]] = []
     first_in_batch: dict[tuple, int] = {}
     duplicates: list[tuple[int, int]] = []  # (index, index of the first item with the same id)
@@ -500,7 +509,9 @@ def case_report_many(
             duplicates.append((i, twin))
             continue
         try:
-            case, _warnings = report_prepare(item, town=town, calendar=calendar, policies=policies)
+            case, _warnings = report_prepare(
+                item, town=town, calendar=calendar, policies=policies, located=located
+            )
         except ApplicationError as exc:
             results[i] = exc
             continue
@@ -533,7 +544,9 @@ def case_report_many(
                     (
                         i,
                         item,
-                        report_prepare(item, town=town, calendar=calendar, policies=policies)[0],
+                        report_prepare(
+                            item, town=town, calendar=calendar, policies=policies, located=located
+                        )[0],
                     )
                     for i, item, _case in fresh
                 ]
@@ -555,6 +568,22 @@ def case_report_many(
             ReportResult(first.case, created=False) if isinstance(first, ReportResult) else first
         )
     return results  # type: ignore[return-value]
+
+
+def _locate_batch(items: list[ReportInput]) -> dict:
+    """{(x, y): grid or None} for every valid place in a batch, in one query; report_prepare
+    checks each place again and locates any it does not find here itself."""
+    points = []
+    for item in items:
+        if item.lng is None or item.lat is None:
+            continue
+        try:
+            crs = (item.crs or "wgs84").strip().lower()
+            points.append(to_storage_point(float(item.lng), float(item.lat), crs))
+        except (ApplicationError, ValueError, TypeError, ValidationError):
+            continue
+    grids = grid_locate_many(points=points)
+    return {(p.x, p.y): g for p, g in zip(points, grids, strict=True)}
 
 
 def _pgcode(exc: Exception) -> str | None:
