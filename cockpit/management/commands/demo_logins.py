@@ -25,6 +25,10 @@ ROLE_EN = {
 
 CORE_PAGES = [
     {"zh": "首页", "en": "Home", "url": "/"},
+    {"zh": "驾驶舱大屏", "en": "Big screen", "url": "/screen/"},
+    {"zh": "事件队列", "en": "Operator console", "url": "/console/"},
+    {"zh": "网格员手机端", "en": "Field app (phone)", "url": "/m/"},
+    {"zh": "平安码", "en": "Safety codes", "url": "/safety/"},
     {"zh": "系统管理", "en": "Administration", "url": "/admin/"},
     {"zh": "接口文档", "en": "API docs", "url": "/api/docs/"},
     {"zh": "健康检查", "en": "Health", "url": "/healthz"},
