@@ -350,7 +350,10 @@ class Context:
             cmd += ["-c", os.environ.get("CELERY_CONCURRENCY", "2")]
             cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             self.log("starting celery worker")
-            return Proc("celery", cmd, self.child_env()).start(lambda p: "ready." in p.output())
+            # The whole log: a worker draining a long queue pushes "ready." out of the tail at once.
+            return Proc("celery", cmd, self.child_env()).start(
+                lambda p: "ready." in p.log_path.read_text(errors="replace")
+            )
 
         return self._start("worker", make)
 
