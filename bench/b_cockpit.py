@@ -95,7 +95,7 @@ def run(ctx) -> list[Row]:
     from bench.gen_cases import generate
     from cockpit.models import IndexValue
     from cockpit.screen.indices import indices_trend
-    from cockpit.screen.tiles import tile_render
+    from cockpit.screen.tiles import tile_render, tile_version
     from grids.models import Node
 
     IndexValue.objects.all().delete()  # values of an earlier run's data
@@ -156,7 +156,7 @@ def run(ctx) -> list[Row]:
         render.append((time.perf_counter() - t) * 1000)
     http = []
     for z, x, y in tiles:
-        cache.delete(f"cockpit:tile:{z}/{x}/{y}")
+        cache.delete(f"cockpit:tile:{tile_version()}:{z}/{x}/{y}")
         t = time.perf_counter()
         session.get(f"{base}/api/tiles/{z}/{x}/{y}.pbf", timeout=30).raise_for_status()
         http.append((time.perf_counter() - t) * 1000)

@@ -112,7 +112,19 @@ def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_serv
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     heading = page.locator(f'#drill h3[data-grid="{live_town.g2.id}"]')
-    heading.wait_for(timeout=5000)
+    try:
+        heading.wait_for(timeout=5000)
+    except Exception:
+        debug = page.evaluate(
+            """(p) => ({
+              hits: window.__screen.map.queryRenderedFeatures([p.x, p.y]).map(
+                (f) => [f.layer.id, f.id]),
+              drill: document.getElementById("drill").outerHTML.slice(0, 300),
+              el: document.elementFromPoint(p.x, p.y) && document.elementFromPoint(p.x, p.y).className,
+            })""",
+            point,
+        )
+        raise AssertionError(f"no drill-down: {debug} {page.problems} {box} {point}")
     assert "A-02" in heading.inner_text()
     assert "在岗人员" in page.locator("#drill").inner_text()
 
