@@ -250,7 +250,7 @@ def test_vector_tiles_carry_the_towns_own_layers(client, town):
     # cached, but never past an edit of the territory
     town.g1.name = "A-99"
     town.g1.save()
-    assert "A-99".encode() in client.get(f"/api/tiles/14/{x}/{y}.pbf").content
+    assert b"A-99" in client.get(f"/api/tiles/14/{x}/{y}.pbf").content
     x, y = _tile_for(*IN_G1, 12)  # below z14: no address points
     assert b"addresses" not in client.get(f"/api/tiles/12/{x}/{y}.pbf").content
     assert client.get("/api/tiles/14/0/0.pbf").content == b""  # far away: an empty tile
