@@ -52,12 +52,11 @@ class Category(models.Model):
 
 
 class NextCaseNumber(Func):
-    """SD-YYYYMMDD-NNNNNN from a database sequence: unique without a lock on a counter row."""
+    """SD-YYYYMMDD-NNNNNN from a database sequence: unique without a lock on a counter row. The
+    number part has at least six digits and grows past 999,999 instead of being cut (the SQL
+    function ``events_case_number()`` is created by migration 0004)."""
 
-    template = (
-        "('SD-' || to_char(statement_timestamp() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || '-' || "
-        "lpad(nextval('events_case_number_seq')::text, 6, '0'))"
-    )
+    template = "events_case_number()"
     output_field = models.CharField()
 
     def __init__(self):

@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+from events.migrations_sql import CASE_NUMBER_FUNCTION as FUNCTION  # noqa: E402
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -22,6 +25,8 @@ class Migration(migrations.Migration):
             "CREATE SEQUENCE IF NOT EXISTS events_case_number_seq",
             "DROP SEQUENCE IF EXISTS events_case_number_seq",
         ),
+        # ... formatted by this function (the model's db_default calls it; see 0004).
+        migrations.RunSQL(FUNCTION, "DROP FUNCTION IF EXISTS events_case_number()"),
         migrations.CreateModel(
             name='CalendarDay',
             fields=[
