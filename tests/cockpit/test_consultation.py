@@ -53,7 +53,9 @@ def yesterday(town, categories):
     report(categories, "L0001", IN_G1, "119")
     report(categories, "06010", IN_G3, "resident")
     report(categories, "L0005", IN_G3, "110", days_ago=2)
-    Case.objects.filter(id=cases[0].id).update(register_due=now - timedelta(hours=20))
+    # due the moment it was reported (yesterday, local time), so it is overdue at yesterday's end
+    # whatever the time of day the test runs at
+    Case.objects.filter(id=cases[0].id).update(register_due=now - timedelta(days=1))
     return cases
 
 
