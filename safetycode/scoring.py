@@ -39,9 +39,14 @@ WITH h AS (
     SELECT site_id,
            count(*) FILTER (WHERE level = 'major') AS major_open,
            count(*) FILTER (WHERE level = 'general') AS general_open,
-           count(*) FILTER (WHERE due_at < now()) AS overdue
-    FROM safetycode_hazard
-    WHERE status = 'open' {hazard_filter}
+           count(*) FILTER (WHERE due_at < now()) AS overdue,
+           -- each hazard weighs as its checklist item (weight 3 = the standard item; see docs)
+           coalesce(sum(w) FILTER (WHERE level = 'major'), 0) AS major_w,
+           coalesce(sum(w) FILTER (WHERE level = 'general'), 0) AS general_w
+    FROM (SELECT hz.site_id, hz.level, hz.due_at,
+                 coalesce((SELECT i.weight FROM safetycode_checklistitem i WHERE i.id = hz.item_id),
+                          3)::numeric / 3 AS w
+          FROM safetycode_hazard hz WHERE hz.status = 'open' {hazard_filter}) hz
     GROUP BY site_id
 ), r AS (
     SELECT site_id, count(*) AS recurring FROM (
@@ -72,6 +77,8 @@ WITH h AS (
            coalesce(h.major_open, 0) AS major_open,
            coalesce(h.general_open, 0) AS general_open,
            coalesce(h.overdue, 0) AS overdue,
+           coalesce(h.major_w, 0) AS major_w,
+           coalesce(h.general_w, 0) AS general_w,
            coalesce(r.recurring, 0) AS recurring,
            coalesce(c.cases, 0) AS cases,
            coalesce((%(scene_base)s::jsonb ->> s.scene)::int, 0) AS p_base,
@@ -86,8 +93,9 @@ WITH h AS (
     WHERE TRUE {site_filter}
 ), p AS (
     SELECT x.*,
-           x.major_open * %(major_open_points)s AS p_major,
-           least(x.general_open * %(general_open_points)s, %(general_open_cap)s) AS p_general,
+           round(x.major_w * %(major_open_points)s)::int AS p_major,
+           least(round(x.general_w * %(general_open_points)s)::int, %(general_open_cap)s)
+             AS p_general,
            x.overdue * %(overdue_points)s AS p_overdue,
            x.recurring * %(recurring_points)s AS p_recurring,
            CASE WHEN x.sc_stale THEN %(selfcheck_stale_points)s ELSE 0 END AS p_sc,

@@ -122,3 +122,14 @@ def test_a_hazchem_site_needs_its_licence_number(town):
         "inspection_stale",
         "score_yellow",
     }
+
+
+def test_a_checklist_items_weight_scales_the_points_its_hazard_costs(site, api, town):
+    from safetycode.models import ChecklistItem
+
+    # An admin makes the extinguisher item weigh double the standard (3 → 6).
+    ChecklistItem.objects.filter(scene="shop", code="fire_ext").update(weight=6)
+    r = inspect(api(town.wang), site, {**all_yes(site), "fire_ext": "no"})
+    assert r.status_code == 201, r.json()
+    factor = next(f for f in r.json()["site"]["factors"] if f["key"] == "general_open")
+    assert factor["n"] == 1 and factor["points"] == 16  # 8 points × 6 / 3
