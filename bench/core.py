@@ -36,7 +36,8 @@ def free_port() -> int:
 def _base_database_url() -> str:
     """The server the project uses: DATABASE_URL, else the project-local cluster (the default of
     cockpit/settings.py, which cannot be imported here: it must read the bench's DATABASE_URL)."""
-    return os.environ.get("DATABASE_URL", "postgis://cockpit@127.0.0.1:55432/cockpit")
+    port = os.environ.get("LOCAL_PG_PORT", "55432")
+    return os.environ.get("DATABASE_URL", f"postgis://cockpit@127.0.0.1:{port}/cockpit")
 
 
 def bench_database_url() -> str:

@@ -110,7 +110,10 @@ TEMPLATES = [
 ]
 
 # --- Database: PostGIS. The project-local cluster (make run / make test) listens on 55432.
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgis://cockpit@127.0.0.1:55432/cockpit")
+DATABASE_URL = os.environ.get(
+    "DATABASE_URL",
+    f"postgis://cockpit@127.0.0.1:{os.environ.get('LOCAL_PG_PORT', '55432')}/cockpit",
+)
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, engine="django.contrib.gis.db.backends.postgis")
 }
@@ -130,7 +133,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STORAGE_SRID = 4326
 
 # --- Redis: Celery broker, channel layer, cache (rate limits, session-idle bookkeeping).
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
+REDIS_URL = os.environ.get(
+    "REDIS_URL", f"redis://127.0.0.1:{os.environ.get('LOCAL_REDIS_PORT', '56379')}/0"
+)
 # Tests running in parallel (pytest-xdist) each get their own queue and channel prefix.
 TEST_RUN_ID = os.environ.get("COCKPIT_TEST_RUN_ID", "")
 if os.environ.get("PYTEST_XDIST_WORKER"):
