@@ -12,6 +12,9 @@ urlpatterns = [
     path("safety/import", views.import_page, name="safety-import"),
     # the owner's self-check from the QR code (no login)
     path("s/<str:token>", views.selfcheck_page, name="safety-self"),
+    # staff on the phone (the field app links here)
+    path("m/inspections", views.inspection_tasks_page, name="safety-inspect-tasks"),
+    path("m/sites/<int:site_id>/inspect", views.inspect_page, name="safety-inspect-page"),
     path("api/safety/self/<str:token>", api.SelfCheckApi.as_view(), name="safety-self-api"),
     path(
         "api/safety/self/<str:token>/appeal", api.SelfAppealApi.as_view(), name="safety-self-appeal"

@@ -198,3 +198,34 @@ def selfcheck_page(request, token: str):
             },
         )
     )
+
+
+@login_required
+def inspect_page(request, site_id: int):
+    """/m/sites/<id>/inspect — a staff inspection on the phone: the scene's checklist, photos,
+    the position; findings become hazards (safetycode.services.inspection_submit)."""
+    try:
+        site = selectors.site_get_for(user=request.user, site_id=site_id)
+    except ApplicationError as exc:
+        return render(request, "field/forbidden.html", {"message": exc.message}, status=404)
+    return render(
+        request,
+        "safetycode/inspect.html",
+        {
+            "site": site,
+            "items": services.checklist_for(scene=site.scene),
+            "factors": factors_explained(site.factors),
+            "hazards": site.hazards.filter(status="open").order_by("due_at"),
+            "max_photos": MAX_PHOTOS,
+        },
+    )
+
+
+@login_required
+def inspection_tasks_page(request):
+    """/m/inspections — my re-inspections (red daily, yellow weekly, green monthly), overdue first."""
+    return render(
+        request,
+        "safetycode/inspect_tasks.html",
+        {"tasks": list(selectors.tasks_for(user=request.user)[:200])},
+    )

@@ -658,6 +658,9 @@ async function showMe() {
         </li>`).join("")}</ul>` : `<p class="muted small">没有待发送的操作。离线时的操作会保存在这里，联网后自动发送。</p>`}
     </section>
     <section class="card">
+      <a class="btn btn-block" href="/m/inspections">平安码巡检任务</a>
+    </section>
+    <section class="card">
       <button class="btn btn-block" id="install" hidden>添加到手机桌面</button>
       <form method="post" action="/accounts/logout/" id="logout"><input type="hidden" name="csrfmiddlewaretoken" value="${esc(outbox.csrfToken())}"><button class="btn btn-block">退出登录</button></form>
     </section>`;

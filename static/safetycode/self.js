@@ -43,7 +43,25 @@ form.addEventListener("submit", async (event) => {
   $("submit").disabled = true;
   $("submit").textContent = t.sending;
   try {
-    const response = await fetch(form.dataset.api, { method: "POST", body, credentials: "omit" });
+    // The owner's page sends no cookie (the token is the key); a staff inspection (data-staff)
+    // is the logged-in user's, with the page's CSRF token.
+    const staff = form.dataset.staff === "1";
+    if (staff && navigator.geolocation) {
+      const pos = await new Promise((ok) =>
+        navigator.geolocation.getCurrentPosition(ok, () => ok(null), { timeout: 5000 }),
+      );
+      if (pos) {
+        body.append("lng", pos.coords.longitude);
+        body.append("lat", pos.coords.latitude);
+      }
+    }
+    const csrf = form.querySelector("input[name=csrfmiddlewaretoken]");
+    const response = await fetch(form.dataset.api, {
+      method: "POST",
+      body,
+      credentials: staff ? "same-origin" : "omit",
+      headers: staff && csrf ? { "X-CSRFToken": csrf.value } : {},
+    });
     const data = await response.json();
     if (!response.ok) {
       showErrors(form, data.fields);
@@ -65,7 +83,7 @@ form.addEventListener("submit", async (event) => {
 });
 
 const appeal = $("appeal-form");
-appeal.addEventListener("submit", async (event) => {
+appeal?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const response = await fetch(appeal.dataset.api, {
     method: "POST",

@@ -196,6 +196,7 @@ SCOPED: dict[str, Spec] = {
     # 平安码: a site in G1, its appeal, and an import job that is its requester's alone.
     "safety-site": Spec("get", lambda w: f"/safety/sites/{w.site_id}", "wang", "zhao"),
     "safety-site-detail": Spec("get", lambda w: f"/api/safety/sites/{w.site_id}", "wang", "zhao"),
+    "safety-inspect-page": Spec("get", lambda w: f"/m/sites/{w.site_id}/inspect", "wang", "zhao"),
     "safety-site-qr": Spec("get", lambda w: f"/safety/sites/{w.site_id}/qr.png", "wang", "zhao"),
     "safety-site-reveal": Spec(
         "post", lambda w: f"/api/safety/sites/{w.site_id}/reveal", "li", "op_south"

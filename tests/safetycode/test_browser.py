@@ -86,3 +86,44 @@ def test_an_operator_imports_a_file_and_watches_the_progress_bar(
     finally:
         context.close()
     assert Site.objects.count() == 3
+
+
+def test_a_grid_worker_inspects_a_site_from_the_phone(
+    browser, live_server_url, live_town, settings
+):
+    """The field app's inspection page: the scene's checklist, one finding → a hazard, the code
+    turns yellow and the page says why; another grid's site is refused."""
+    from safetycode.models import Hazard
+    from tests.e2e.clients import login
+    from tests.safetycode.conftest import IN_G1, make_site
+
+    from tests.town import PASSWORD
+
+    # The server process checks passwords with the project's hashers, not the tests' fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    live_town.wang.set_password(PASSWORD)
+    live_town.wang.save(update_fields=["password"])
+    site = make_site(name="兰里五金店", at=IN_G1)
+    other = make_site(name="绿城便利店", at=(IN_G1[0], IN_G1[1] - 0.01), n=2)  # in G3
+    session = login(live_server_url, "wang")
+    context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN")
+    try:
+        context.add_cookies(
+            [{"name": c.name, "value": c.value, "url": live_server_url} for c in session.cookies]
+        )
+        page = context.new_page()
+        page.goto(f"{live_server_url}/m/sites/{site.id}/inspect")
+        for fs in page.locator("fieldset.sc-item").all():
+            code = fs.get_attribute("data-code")
+            fs.locator(f"input[value={'no' if code == 'fire_ext' else 'yes'}]").check()
+        page.click("#submit")
+        page.wait_for_selector("#done:not([hidden])", timeout=10_000)
+        assert "黄码" in page.inner_text("#done-code")
+        assert "未整改一般隐患" in page.inner_text("#done-factors")
+        assert Hazard.objects.filter(site=site, status="open", level="general").count() == 1
+        page.screenshot(path="tests/artifacts/safety-inspect.png")
+
+        refused = page.goto(f"{live_server_url}/m/sites/{other.id}/inspect")
+        assert refused.status == 404 and "无权查看" in page.content()
+    finally:
+        context.close()
