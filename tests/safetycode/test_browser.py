@@ -96,7 +96,6 @@ def test_a_grid_worker_inspects_a_site_from_the_phone(
     from safetycode.models import Hazard
     from tests.e2e.clients import login
     from tests.safetycode.conftest import IN_G1, make_site
-
     from tests.town import PASSWORD
 
     # The server process checks passwords with the project's hashers, not the tests' fast one.
