@@ -120,6 +120,15 @@ def totp_required_for(user) -> bool:
     return user.is_superuser or user.role in settings.TOTP_REQUIRED_ROLES
 
 
+def grid_workers(*, grid_id: int | None) -> list[User]:
+    """The active grid workers assigned to one grid (their scope is the grid), in a stable order."""
+    if grid_id is None:
+        return []
+    return list(
+        User.objects.filter(scope_id=grid_id, role=R.GRID_WORKER, is_active=True).order_by("id")
+    )
+
+
 def staff_list_for(*, user):
     """Staff the user may see: those assigned inside the user's scope."""
     return User.objects.filter(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from accounts import selectors as accounts_selectors
 from accounts.models import User
 from dispatch.models import CategoryDispatch, GradeRule, Mode, Plan, RoutingRule
 from events.models import Case, Category
@@ -96,15 +97,9 @@ def grade_decide(case: Case, *, rules: list[GradeRule] | None = None) -> tuple[i
 
 
 def grid_workers(case: Case) -> list[User]:
-    """The case's own grid workers (scope = the grid), then the grid's leader."""
-    if case.grid_id is None:
-        return []
-    workers = list(
-        User.objects.filter(
-            scope_id=case.grid_id, role=User.Role.GRID_WORKER, is_active=True
-        ).order_by("id")
-    )
-    if not workers and case.grid.leader_id:
+    """The case's own grid workers, then the grid's leader."""
+    workers = accounts_selectors.grid_workers(grid_id=case.grid_id)
+    if not workers and case.grid_id and case.grid.leader_id:
         workers = [case.grid.leader]
     return workers
 

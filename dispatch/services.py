@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.gis.measure import D
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -156,7 +157,7 @@ def case_dispatch(
     """Hand a case to a unit (or a plan's units). Registers it first if it is only reported;
     a second call re-dispatches: the previous assignments end, their history stays."""
     if client_action_id:
-        done = CaseLog.objects.filter(client_action_id=client_action_id).first()
+        done = case_services.action_done(case_id, client_action_id)
         if done is not None:
             return done
     department = _resolve(Department, department)
@@ -304,7 +305,7 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     step = timedelta(minutes=settings.ESCALATION_STEP_MINUTES)
     candidates = Case.objects.filter(status__in=list(STEP_DUE), escalation_level__lt=3).filter(
-        models_overdue_q(now)
+        _overdue_q(now)
     )
     done = 0
     for case in candidates.only(
@@ -351,9 +352,8 @@ def escalate_overdue(*, now: datetime | None = None) -> int:
     return done
 
 
-def models_overdue_q(now: datetime):
-    from django.db.models import Q
-
+def _overdue_q(now: datetime) -> Q:
+    """Cases whose current step (or their resolution) is past due: the escalation's candidates."""
     q = Q()
     for status, field in STEP_DUE.items():
         q |= Q(status=status, **{f"{field}__lte": now})

@@ -642,7 +642,9 @@ def _lock(case_id: int) -> Case:
         raise ApplicationError(_("事件不存在。"), status_code=404)
 
 
-def _done_action(case_id: int, client_action_id: str) -> CaseLog | None:
+def action_done(case_id: int, client_action_id: str) -> CaseLog | None:
+    """The entry an offline phone's action id already made on this case, if any; the same id on
+    another case is refused (409), never answered with that case's entry."""
     done = CaseLog.objects.filter(client_action_id=client_action_id).first()
     if done is not None and done.case_id != case_id:
         raise ApplicationError(
@@ -684,7 +686,7 @@ def case_transition(
     # failing the transition it already made.
     case = _lock(case_id)
     if client_action_id:
-        done = _done_action(case_id, client_action_id)
+        done = action_done(case_id, client_action_id)
         if done is not None:
             return done
     if case.status not in transition.sources:
@@ -760,7 +762,7 @@ def case_note(
         )
     case = _lock(case_id)
     if client_action_id:
-        done = _done_action(case_id, client_action_id)
+        done = action_done(case_id, client_action_id)
         if done is not None:
             return done
     updates = dict(updates or {})
@@ -791,7 +793,7 @@ def case_merge(
 ) -> CaseLog:
     """Merge a duplicate into the open case it repeats; both numbers stay and both logs say so."""
     if client_action_id:
-        done = _done_action(case_id, client_action_id)
+        done = action_done(case_id, client_action_id)
         if done is not None:
             return done
     if case_id == into_id:
@@ -898,7 +900,7 @@ def extension_request(
 ) -> ExtensionRequest:
     case = _lock(case_id)
     if client_action_id:
-        done = _done_action(case_id, client_action_id)
+        done = action_done(case_id, client_action_id)
         if done is not None:
             return ExtensionRequest.objects.get(id=done.data["request"])
     if not case.is_open:
@@ -946,7 +948,7 @@ def extension_decide(
     case = _lock(
         request.case_id
     )  # the case first, as every other write does: no lock-order deadlock
-    if client_action_id and _done_action(case.id, client_action_id) is not None:
+    if client_action_id and action_done(case.id, client_action_id) is not None:
         return ExtensionRequest.objects.get(id=request_id)
     request = ExtensionRequest.objects.select_for_update().get(id=request_id)
     if request.status != ExtensionRequest.Status.PENDING:
@@ -1021,7 +1023,7 @@ def hotline_callback_record(
 ) -> HotlineOrder:
     """12345 回访: when and how the caller was called back, what they said, how satisfied."""
     case = _lock(case_id)
-    if client_action_id and _done_action(case_id, client_action_id) is not None:
+    if client_action_id and action_done(case_id, client_action_id) is not None:
         return HotlineOrder.objects.get(case_id=case_id)
     order = HotlineOrder.objects.select_for_update().filter(case_id=case.id).first()
     if order is None:

@@ -18,7 +18,7 @@ from accounts.models import User
 from cockpit.errors import ApplicationError
 from events.media import CheckedPhoto
 from grids.coords import to_storage_point
-from grids.models import Address, Node
+from grids.models import Address
 from grids.selectors import grid_locate
 from safetycode import scenes, scoring
 from safetycode.models import (
@@ -521,9 +521,3 @@ def hazards_escalate(*, limit: int = 500) -> list[int]:
     if case_ids:
         scoring.scores_recompute(site_ids=list({h.site_id for h in overdue}))
     return case_ids
-
-
-def grid_workers(*, grid: Node) -> list[User]:
-    return list(
-        User.objects.filter(scope=grid, role=User.Role.GRID_WORKER, is_active=True).order_by("id")
-    )

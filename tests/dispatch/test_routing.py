@@ -232,3 +232,17 @@ def test_simulate_replays_a_day_without_dispatching(town, categories, units, cap
     case.refresh_from_db()
     assert case.status == Case.Status.REPORTED and not Assignment.objects.filter(case=case)
     assert "register" in out  # the register deadline (counted from yesterday) was missed
+
+
+def test_a_dispatch_action_id_already_used_on_another_case_is_refused(town, categories, units):
+    from cockpit.errors import ApplicationError
+
+    a = report(categories["06010"])
+    b = report(categories["06010"], point=IN_G3)
+    first = case_dispatch(case_id=a.id, actor=town.li, team=units["team"], client_action_id="x1")
+    again = case_dispatch(case_id=a.id, actor=town.li, team=units["team"], client_action_id="x1")
+    assert again.id == first.id  # a repeat is the same action
+    with pytest.raises(ApplicationError) as refused:
+        case_dispatch(case_id=b.id, actor=town.li, team=units["team"], client_action_id="x1")
+    assert refused.value.status_code == 409
+    assert Case.objects.get(id=b.id).status == Case.Status.REPORTED
