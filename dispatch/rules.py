@@ -17,11 +17,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from accounts import selectors as accounts_selectors
 from accounts.models import User
-from dispatch.models import CategoryDispatch, GradeRule, Mode, Plan, RoutingRule
+from dispatch.models import CategoryDispatch, GradeRule, Mode, Plan, PlanUnit, RoutingRule
 from events.models import Case, Category
 
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -58,7 +59,7 @@ class Decision:
 
         units = []
         if self.plan is not None:
-            for u in self.plan.units.select_related("department", "team"):
+            for u in self.plan.units.all():
                 units.append({"role": u.role, "department": ref(u.department), "team": ref(u.team)})
         return {
             "mode": self.mode,
@@ -75,6 +76,44 @@ class Decision:
             else {"id": self.plan.id, "name": self.plan.name, "units": units},
             "grade": {"value": self.grade, "reason": self.grade_reason},
         }
+
+
+@dataclass
+class RoutingConfig:
+    """The routing table as one read: grade rules, plans (with categories and units), rules (with
+    categories and targets) and category defaults, in a handful of queries. ``decide`` loads it
+    for one case; the route_pending task loads it once per batch of cases, so a change in the
+    admin applies from the next batch (at most a few seconds later)."""
+
+    grade_rules: list
+    plans: list
+    rules: list
+    defaults: dict  # category id → CategoryDispatch
+
+    @classmethod
+    def load(cls) -> "RoutingConfig":
+        units = Prefetch("units", queryset=PlanUnit.objects.select_related("department", "team"))
+        plans = list(
+            Plan.objects.filter(active=True)
+            .prefetch_related("categories", units)
+            .order_by("order", "id")
+        )
+        for plan in plans:
+            plan.category_ids = {c.id for c in plan.categories.all()}
+        rules = list(
+            RoutingRule.objects.filter(active=True)
+            .select_related("node", "department", "team__lead", "team__department", "user")
+            .prefetch_related("categories")
+        )
+        for rule in rules:
+            rule.category_ids = {c.id for c in rule.categories.all()}
+        defaults = {d.category_id: d for d in CategoryDispatch.objects.select_related("department")}
+        return cls(
+            grade_rules=list(GradeRule.objects.filter(active=True)),
+            plans=plans,
+            rules=rules,
+            defaults=defaults,
+        )
 
 
 def grade_decide(case: Case, *, rules: list[GradeRule] | None = None) -> tuple[int, str]:
@@ -116,7 +155,9 @@ def _in_window(rule: RoutingRule, local: datetime) -> bool:
 def _rule_match(rule: RoutingRule, case: Case, grade: int, local: datetime) -> list[str] | None:
     """The conditions that held, as sentences; None when one fails."""
     held = []
-    category_ids = {c.id for c in rule.categories.all()}
+    category_ids = getattr(rule, "category_ids", None)
+    if category_ids is None:
+        category_ids = {c.id for c in rule.categories.all()}
     if category_ids:
         if case.category_id not in category_ids:
             return None
@@ -151,18 +192,20 @@ def _rule_match(rule: RoutingRule, case: Case, grade: int, local: datetime) -> l
     return held or [_("无限定条件")]
 
 
-def decide(case: Case, *, now: datetime | None = None) -> Decision:
+def decide(
+    case: Case, *, now: datetime | None = None, config: RoutingConfig | None = None
+) -> Decision:
     """Which grade, which unit, which rule — and why, in words an operator reads."""
+    config = config or RoutingConfig.load()
     local = (case.reported_at or now).astimezone(TZ)
-    grade, grade_reason = grade_decide(case)
+    grade, grade_reason = grade_decide(case, rules=config.grade_rules)
     d = Decision(grade=grade, grade_reason=grade_reason)
 
-    plans = Plan.objects.filter(active=True, min_grade__gte=grade).prefetch_related("categories")
-    for plan in plans:
-        if case.category_id not in {c.id for c in plan.categories.all()}:
+    for plan in config.plans:
+        if plan.min_grade < grade or case.category_id not in plan.category_ids:
             continue
-        lead = plan.units.filter(role="lead").select_related("department", "team").first()
-        lead = lead or plan.units.select_related("department", "team").first()
+        units = list(plan.units.all())
+        lead = next((u for u in units if u.role == "lead"), None) or (units[0] if units else None)
         if lead is None:
             d.reasons.append(_("预案“%(p)s”没有配置力量，跳过") % {"p": plan.name})
             continue
@@ -176,10 +219,7 @@ def decide(case: Case, *, now: datetime | None = None) -> Decision:
         )
         return d
 
-    rules = RoutingRule.objects.filter(active=True).select_related(
-        "node", "department", "team__lead", "user"
-    )
-    for rule in rules.prefetch_related("categories"):
+    for rule in config.rules:
         held = _rule_match(rule, case, grade, local)
         if held is None:
             continue
@@ -205,11 +245,7 @@ def decide(case: Case, *, now: datetime | None = None) -> Decision:
             d.reasons.append(rule.note)
         return d
 
-    default = (
-        CategoryDispatch.objects.filter(category_id=case.category_id)
-        .select_related("department")
-        .first()
-    )
+    default = config.defaults.get(case.category_id)
     if default is not None:
         d.kind, d.mode, d.target = "category_default", default.mode, "department"
         d.department = default.department

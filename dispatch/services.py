@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.measure import D
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from cockpit.errors import ApplicationError
 from dispatch.models import Assignment, Department, DutyRota, Plan, Role, Team
-from dispatch.rules import Decision, decide
+from dispatch.rules import Decision, RoutingConfig, decide
 from events import services as case_services
 from events.models import Case, CaseLog
 from grids.models import Node
@@ -52,15 +52,26 @@ def _duplicate_of(case: Case) -> Case | None:
     )
 
 
-def case_route(*, case_id: int) -> dict | None:
+# The claim: a conditional UPDATE that skips a row another worker holds (it is routing it now).
+_CLAIM_SQL = (
+    "UPDATE events_case SET routed_at = %s WHERE id = ("
+    "SELECT id FROM events_case WHERE id = %s AND routed_at IS NULL FOR UPDATE SKIP LOCKED)"
+)
+
+
+def case_route(*, case_id: int, config: RoutingConfig | None = None) -> dict | None:
     """Route one case: deduplicate, grade, decide, dispatch (or recommend), record why.
 
     Idempotent: the case is claimed with a conditional UPDATE (routed_at IS NULL) inside the
     same transaction as everything else, so a retry after a crash starts again from nothing
-    and a second delivery of the task finds the case already routed and does nothing."""
+    and a second delivery of the task finds the case already routed and does nothing. A case
+    another worker is routing at this moment is skipped (None), not waited for; should that
+    worker fail, its transaction rolls back and the sweeper finds the case again."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = Case.objects.filter(id=case_id, routed_at__isnull=True).update(routed_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [now, case_id])
+            claimed = cursor.rowcount
         if not claimed:
             return None
         case = Case.objects.select_related("category", "grid").get(id=case_id)
@@ -93,7 +104,7 @@ def case_route(*, case_id: int) -> dict | None:
             )
             return routing
 
-        d = decide(case, now=now)
+        d = decide(case, now=now, config=config)
         routing = {**d.as_json(), "at": now.isoformat(), "duplicate_of": None}
         updates = {"routing": routing}
         if d.grade != case.grade:
@@ -114,6 +125,41 @@ def case_route(*, case_id: int) -> dict | None:
 
                 case_call_if_urgent(case_id=case.id)
         return routing
+
+
+ROUTE_BATCH = 50
+
+
+def route_pending() -> int:
+    """Route every case still un-routed, oldest first, in batches (the route_pending task, woken
+    by events.services.routing_wake). The routing table is read once per batch. Each case is its
+    own transaction; a case that fails is logged and left to the sweeper, and one that another
+    worker holds is skipped. Returns how many cases this call routed."""
+    from events.services import routing_wake_clear
+
+    routed = 0
+    stuck: set[int] = set()  # failed, or held by another worker: not looked at again here
+    while True:
+        routing_wake_clear()  # before the look: see events.services.routing_wake
+        pending = (
+            Case.objects.filter(routed_at__isnull=True, status=Case.Status.REPORTED)
+            .order_by("reported_at", "id")
+            .values_list("id", flat=True)
+        )
+        ids = [i for i in pending[: ROUTE_BATCH + len(stuck)] if i not in stuck][:ROUTE_BATCH]
+        if not ids:
+            return routed
+        config = RoutingConfig.load()
+        for case_id in ids:
+            try:
+                done = case_route(case_id=case_id, config=config) is not None
+            except Exception:
+                log.exception("routing case %s failed; the sweeper will try it again", case_id)
+                done = False
+            if done:
+                routed += 1
+            else:
+                stuck.add(case_id)
 
 
 def _apply(*, case_id: int, decision: Decision, actor, note: str) -> CaseLog:

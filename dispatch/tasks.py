@@ -1,6 +1,10 @@
 """Celery tasks of the dispatch side. Routing is idempotent (a claimed case is never routed
 twice), so it acknowledges late and retries with backoff: a worker killed mid-task, or a
-database blip, delays a case but never loses it; the sweeper catches anything still left."""
+database blip, delays a case but never loses it; the sweeper catches anything still left.
+
+New reports wake ``route_pending`` (one message per wake-up, not per case; see
+events.services.routing_wake), which routes every un-routed case in batches. ``case_route``
+routes one case: the sweeper uses it for cases a lost wake-up left behind."""
 
 import logging
 from datetime import timedelta
@@ -26,6 +30,22 @@ def case_route(case_id: int) -> None:
     from dispatch.services import case_route as route
 
     route(case_id=case_id)
+
+
+@shared_task(
+    name="dispatch.tasks.route_pending",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=None,
+)
+def route_pending() -> int:
+    """Route every un-routed case (woken by events.services.routing_wake after new reports)."""
+    from dispatch.services import route_pending as route
+
+    return route()
 
 
 @shared_task(name="dispatch.tasks.route_sweep", acks_late=True)

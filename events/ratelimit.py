@@ -1,14 +1,16 @@
-"""Fixed-window rate limits in the Redis cache for the resident endpoints (no login there).
+"""Fixed-window rate limits in Redis for the resident endpoints (no login there).
 
-A limit is "count/seconds" in settings. The limiter fails OPEN: if Redis is down a report is
-taken without counting — never lose a report because of the limiter.
+A limit is "count/seconds" in settings. One round trip per limit (INCR and EXPIRE pipelined on
+the process's own client, cockpit.redisclient). The limiter fails OPEN: if Redis is down a
+report is taken without counting — never lose a report because of the limiter.
 """
 
 import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+
+from cockpit import redisclient
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +25,12 @@ def rate_hit(*, scope: str, key: str, limit: str) -> bool:
     count, window = parse_limit(limit)
     if count <= 0:
         return False
-    bucket = f"rl:{scope}:{key}:{int(time.time() // window)}"
+    bucket = redisclient.key(f"rl:{scope}:{key}:{int(time.time() // window)}")
     try:
-        cache.add(bucket, 0, timeout=window + 1)
-        used = cache.incr(bucket)
+        pipe = redisclient.client().pipeline(transaction=False)
+        pipe.incr(bucket)
+        pipe.expire(bucket, window + 1)
+        used, _ok = pipe.execute()
     except Exception:  # Redis unreachable or misbehaving: take the request, say so in the log
         log.warning("rate limiter unavailable; request of %s not counted", scope)
         return False

@@ -1,5 +1,5 @@
 """Every write to a case. One write path: check → change the row → append to the log → after
-commit, push the entry and (for new cases) queue the routing task."""
+commit, push the entry and (for new cases) wake the routing task."""
 
 import logging
 import secrets
@@ -25,8 +25,8 @@ from grids.selectors import grid_locate, grid_locate_many, town_contains
 
 log = logging.getLogger(__name__)
 
-# The routing task lives in dispatch, which depends on events; events names it and never imports it.
-ROUTE_TASK = "dispatch.tasks.case_route"
+# The routing tasks live in dispatch, which depends on events; events names them, never imports.
+ROUTE_PENDING_TASK = "dispatch.tasks.route_pending"
 DISPUTE_WINDOW = timedelta(days=7)
 BATCH_DEADLOCK_RETRIES = 2
 BATCH_WRITE_LOCK = 0x65766E74  # pg_advisory_xact_lock key of batch intake writes ("evnt")
@@ -89,28 +89,37 @@ def _on_commit_push(entry_id: int, entry: CaseLog | None = None) -> None:
     transaction.on_commit(lambda: push_entry(entry_id, entry))
 
 
-def _enqueue_routing(case_id: int) -> None:
-    """Queue routing; if the broker is down the case stays un-routed and the sweeper re-queues it."""
-    try:
-        celery_app.send_task(ROUTE_TASK, args=[case_id])
-    except Exception:  # broker unreachable: the database row is the record, nothing is lost
-        log.warning(
-            "routing for case %s not queued (broker down); the sweeper will pick it up", case_id
-        )
+ROUTE_WAKE_FLAG = "route:wake"
+ROUTE_WAKE_TTL = 10  # seconds: a wake-up whose task was lost is sent again after this
 
 
-def _enqueue_routing_many(case_ids: list[int]) -> None:
-    """Queue routing for a batch over one broker connection (half the cost of one send_task
-    each); at the first failure the broker is down and the sweeper re-queues the rest."""
+def routing_wake() -> None:
+    """After commit of new cases: make sure a route_pending task is on its way. One Celery
+    message per wake-up, not per case. The flag is set with SET NX; only the caller that sets
+    it sends the task, and the task clears the flag *before* it looks for un-routed cases: a
+    case committed before the clear is found by that look, a case committed after it sets the
+    flag again and sends the next task. If Redis or the broker is down nothing is queued and the
+    periodic sweeper routes the cases later: the database row is the record, nothing is lost."""
+    from cockpit import redisclient
+
+    flag = redisclient.key(ROUTE_WAKE_FLAG)
     try:
-        with celery_app.producer_or_acquire() as producer:
-            for case_id in case_ids:
-                celery_app.send_task(ROUTE_TASK, args=[case_id], producer=producer)
-    except Exception:  # broker unreachable: the database rows are the record, nothing is lost
-        log.warning(
-            "routing for %d cases not queued (broker down); the sweeper will pick them up",
-            len(case_ids),
-        )
+        client = redisclient.client()
+        if client.set(flag, 1, nx=True, ex=ROUTE_WAKE_TTL):
+            try:
+                celery_app.send_task(ROUTE_PENDING_TASK)
+            except Exception:
+                client.delete(flag)  # the next report tries again
+                raise
+    except Exception:
+        log.warning("routing wake-up not sent (Redis or broker down); the sweeper will route")
+
+
+def routing_wake_clear() -> None:
+    """The route_pending task, before it looks for cases (see routing_wake)."""
+    from cockpit import redisclient
+
+    redisclient.client().delete(redisclient.key(ROUTE_WAKE_FLAG))
 
 
 def log_append(
@@ -297,7 +306,7 @@ def case_report(
         _save_photos(
             case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
         )
-    transaction.on_commit(lambda: _enqueue_routing(case.id))
+    transaction.on_commit(routing_wake)
     return ReportResult(case, created=True, warnings=warnings)
 
 
@@ -615,13 +624,12 @@ def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
         _delete_files(saved)
         raise
     entry_ids = [e.id for e in entries]
-    case_ids = [c.id for c in cases]
 
     def after_commit():
         from events.live import push_entries
 
         push_entries(entry_ids)
-        _enqueue_routing_many(case_ids)
+        routing_wake()
 
     transaction.on_commit(after_commit)
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dispatch.models import Assignment
-from dispatch.rules import decide
+from dispatch.rules import RoutingConfig, decide
 from events import deadlines
 from events.models import Case
 
@@ -46,8 +46,9 @@ def simulate_day(day: date, *, now: datetime | None = None) -> list[dict]:
         .order_by("case_id", "created_at")
     }
     rows = []
+    config = RoutingConfig.load()  # today's table, read once for the whole day
     for case in cases:
-        d = decide(case, now=now)
+        d = decide(case, now=now, config=config)
         target = d.user or d.team or d.department
         plan = deadlines.deadlines_plan(
             category=case.category,
