@@ -1,0 +1,259 @@
+"""The INSERT side of the rollups, set-based (cockpit_case_rollup_insert, a statement trigger with
+the inserted rows as a transition table): a bulk insert of mixed cases leaves every rollup table
+equal to a rebuild from scratch, a single insert still counts, a paused session counts nothing,
+and two batches upserting the same rollup rows at once both go through without deadlock."""
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.db import connection, transaction
+
+from cockpit.screen.rollups import rollups_rebuild, trigger_set
+from events.models import Case
+from tests.town import centre
+
+CODES = ("06010", "L0005", "09009", "01001")
+STATUSES = [s for s, _label in Case.Status.choices]
+# Every column but the surrogate id of the counting tables; all of caseopen and caseclosure.
+TABLES = {
+    "cockpit_casedaily": "day, node_path, source, category_id, status, grade, n",
+    "cockpit_casedaygrid": "day, node_path, status, grade, n",
+    "cockpit_heatcell": "day, node_path, cx, cy, n",
+    "cockpit_caseopen": "case_id, node_path, grid_id, source, category_id, status, grade, "
+    "reported_at, due_at, lng, lat",
+    "cockpit_caseclosure": "case_id, day, node_path, category_id, minutes, late",
+}
+# 15:59:59 and 16:00:00 UTC fall on two days in Asia/Shanghai (the rollups' calendar).
+BASE = datetime(2026, 11, 20, 15, 59, 59, tzinfo=UTC)
+
+
+def tables() -> dict:
+    """The five rollup tables, every row, in a stable order (zero counts included: an insert
+    must not leave any)."""
+    out = {}
+    with connection.cursor() as cursor:
+        for table, columns in TABLES.items():
+            cursor.execute(f"SELECT {columns} FROM {table} ORDER BY {columns}")
+            out[table] = cursor.fetchall()
+    return out
+
+
+def assert_equals_rebuild() -> dict:
+    kept = tables()
+    rollups_rebuild()
+    assert tables() == kept
+    return kept
+
+
+def cases(town, categories, n: int, *, seed: int = 0) -> list[Case]:
+    """n unsaved cases spread over days (both sides of midnight in Shanghai), the four grids and
+    the town itself, every status, three grades, four categories, a few heat cells shared by
+    many cases and one case in four without a place."""
+    grids = [town.g1, town.g2, town.g3, town.g4]
+    out = []
+    for i in range(seed, seed + n):
+        grid = grids[i % 4] if i % 9 else None
+        node = grid or town.town
+        status = STATUSES[i % len(STATUSES)]
+        reported = BASE - timedelta(days=i % 3) + timedelta(seconds=i % 2)
+        closed = reported + timedelta(minutes=17 * (i % 5)) if status == "closed" else None
+        if status == "closed" and i % 26 == 22:
+            closed = None  # closed without a close time: no closure row
+        place = None
+        if i % 4 != 3:
+            x, y = centre(i % 2, (i // 2) % 2)
+            place = Point(x + 0.0025 * (i % 3), y, srid=4326)
+        out.append(
+            Case(
+                source=("worker", "resident", "110")[i % 3],
+                category=categories[CODES[i % len(CODES)]],
+                grade=1 + i % 3,
+                title=f"批量 {i}",
+                description="批量导入",
+                location=place,
+                grid=grid,
+                node_path=node.path,
+                tracking_token=uuid.uuid4().hex,
+                status=status,
+                reported_at=reported,
+                register_due=reported + timedelta(hours=1) if i % 5 else None,
+                accept_due=reported + timedelta(hours=2),
+                resolve_due=reported + timedelta(hours=3),
+                registered_at=reported + timedelta(minutes=5) if i % 2 else None,
+                resolved_at=reported + timedelta(hours=4 if i % 3 else 1) if closed else None,
+                closed_at=closed,
+            )
+        )
+    return out
+
+
+def test_a_bulk_insert_of_mixed_cases_equals_a_rebuild_from_scratch(town, categories):
+    first = cases(town, categories, 100)
+    Case.objects.bulk_create(first)  # one INSERT … VALUES (…), (…)
+    assert_equals_rebuild()
+    # A second batch onto the same rollup rows: the ON CONFLICT … n = n + EXCLUDED.n path.
+    Case.objects.bulk_create(cases(town, categories, 100, seed=100))
+    kept = assert_equals_rebuild()
+
+    daily = kept["cockpit_casedaily"]
+    assert sum(row[-1] for row in daily) == 200 and max(row[-1] for row in daily) > 1
+    assert {row[4] for row in daily} == set(STATUSES)
+    assert len({row[0] for row in daily}) == 4  # three days, one of them split at midnight
+    assert sum(row[-1] for row in kept["cockpit_casedaygrid"]) == 200
+    heat = kept["cockpit_heatcell"]
+    assert sum(row[-1] for row in heat) == Case.objects.filter(location__isnull=False).count()
+    assert sum(row[-1] for row in heat) < 200 and max(row[-1] for row in heat) > 1
+    opened = Case.objects.filter(status__in=Case.OPEN_STATUSES)
+    assert [row[0] for row in kept["cockpit_caseopen"]] == sorted(c.id for c in opened)
+    assert any(row[9] is None for row in kept["cockpit_caseopen"])  # no place: no lng/lat
+    closures = kept["cockpit_caseclosure"]
+    closed = Case.objects.filter(status="closed")
+    assert len(closures) == closed.filter(closed_at__isnull=False).count() < closed.count()
+    assert {row[-1] for row in closures} == {True, False}  # late and in time
+
+
+def test_updates_and_deletes_after_a_bulk_insert_still_move_the_counts(town, categories):
+    batch = cases(town, categories, 40)
+    Case.objects.bulk_create(batch)
+    ids = [c.id for c in batch]
+    Case.objects.filter(id__in=ids[:10]).update(status="closed", closed_at=BASE)
+    Case.objects.filter(id__in=ids[10:15]).update(grade=2, node_path=town.g4.path, location=None)
+    Case.objects.filter(id__in=ids[15:20]).delete()
+    kept = tables()
+    rollups_rebuild()
+    # Decrements may leave rows at zero that a rebuild does not write.
+    for table in ("cockpit_casedaily", "cockpit_casedaygrid", "cockpit_heatcell"):
+        kept[table] = [row for row in kept[table] if row[-1]]
+    assert tables() == kept
+    assert sum(row[-1] for row in kept["cockpit_casedaily"]) == 35
+
+
+def test_a_single_insert_still_counts(town, categories):
+    (one,) = cases(town, categories, 1, seed=1)
+    one.save()
+    kept = assert_equals_rebuild()
+    assert [row[-1] for row in kept["cockpit_casedaily"]] == [1]
+    assert [row[-1] for row in kept["cockpit_casedaygrid"]] == [1]
+    assert [row[-1] for row in kept["cockpit_heatcell"]] == [1]
+    assert [row[0] for row in kept["cockpit_caseopen"]] == [one.id]
+    assert kept["cockpit_caseclosure"] == []
+
+    (twin,) = cases(town, categories, 1, seed=1)  # the same rollup keys
+    twin.save()
+    kept = assert_equals_rebuild()
+    assert [row[-1] for row in kept["cockpit_casedaily"]] == [2]
+    assert [row[-1] for row in kept["cockpit_heatcell"]] == [2]
+    assert len(kept["cockpit_caseopen"]) == 2
+
+
+def test_a_paused_session_bulk_insert_changes_nothing(town, categories):
+    Case.objects.bulk_create(cases(town, categories, 30))
+    before = tables()
+    assert before["cockpit_casedaily"]
+    trigger_set(enabled=False)
+    try:
+        Case.objects.bulk_create(cases(town, categories, 100, seed=30))
+    finally:
+        trigger_set(enabled=True)
+    assert tables() == before
+    rollups_rebuild()
+    assert sum(row[-1] for row in tables()["cockpit_casedaily"]) == 130
+
+
+def waiting_on_a_lock(pids) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND wait_event_type = 'Lock'",
+            [list(pids)],
+        )
+        return cursor.fetchone()[0] == len(pids)
+
+
+def until(condition, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_bulk_inserts_on_the_same_rollup_rows_do_not_deadlock(town, categories):
+    """Two batches of 100 on the same rollup keys, one sending its rows in the reverse order of
+    the other, in two transactions open at once. A third transaction holds the casedaily row of
+    the first batch's first case until both batches wait, so their upserts run truly side by
+    side: the row trigger took its locks in row order, the two batches then each held a key
+    the other wanted and PostgreSQL aborted one (deadlock, 40P01). Ordered upserts wait for each
+    other instead, and both commit. The database is flushed after the test (transaction=True)."""
+    (first,) = cases(town, categories, 1)
+    Case.objects.bulk_create([first, *cases(town, categories, 50, seed=500)])  # committed rows
+    batches = [cases(town, categories, 100), cases(town, categories, 100)]
+    batches[1].reverse()
+    pids: dict[str, int] = {}
+    inserted: list[int] = []
+    errors: list[BaseException] = []
+    locked, unblock, release = threading.Event(), threading.Event(), threading.Event()
+
+    def in_transaction(name: str, work) -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    pids[name] = cursor.fetchone()[0]
+                work()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def block() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM cockpit_casedaily d JOIN events_case c"
+                " ON d.day = cockpit_day(c.reported_at) AND d.node_path = c.node_path"
+                " AND d.source = c.source AND d.category_id = c.category_id"
+                " AND d.status = c.status AND d.grade = c.grade"
+                " WHERE c.id = %s FOR UPDATE OF d",
+                [first.id],
+            )
+            assert cursor.fetchone()
+        locked.set()
+        unblock.wait(timeout=30)
+
+    def insert(k: int) -> None:
+        Case.objects.bulk_create(batches[k])  # one INSERT of 100 rows
+        inserted.append(k)
+        release.wait(timeout=30)  # hold the locks until the other batch waits on them
+
+    blocker = threading.Thread(target=in_transaction, args=("blocker", block))
+    blocker.start()
+    threads = [blocker]
+    try:
+        assert locked.wait(timeout=15), errors
+        for k in (0, 1):
+            threads.append(threading.Thread(target=in_transaction, args=(k, lambda k=k: insert(k))))
+            threads[-1].start()
+        both_blocked = until(lambda: len(pids) == 3 and waiting_on_a_lock([pids[0], pids[1]]))
+        unblock.set()
+        # One batch goes through and holds its locks; the other waits for its commit.
+        one_waits = until(
+            lambda: (
+                bool(errors) or (len(inserted) == 1 and waiting_on_a_lock([pids[1 - inserted[0]]]))
+            )
+        )
+    finally:
+        unblock.set()
+        release.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert both_blocked and one_waits, "the two batches did not run side by side"
+    assert sorted(inserted) == [0, 1]
+    kept = assert_equals_rebuild()
+    assert sum(row[-1] for row in kept["cockpit_casedaily"]) == 251
