@@ -242,6 +242,9 @@ DEDUP_WINDOW_MINUTES = env_int("DEDUP_WINDOW_MINUTES", 120)
 ESCALATION_STEP_MINUTES = env_int("ESCALATION_STEP_MINUTES", 30)
 # The sweeper re-queues cases left un-routed this long (a routing task lost to a broker outage).
 ROUTE_SWEEP_AGE_SECONDS = env_int("ROUTE_SWEEP_AGE_SECONDS", 60)
+# Per-process caches of categories, the town circle, deadline policies and the calendar
+# (cockpit.localcache): another process sees an admin's change within this many seconds.
+LOCAL_CACHE_SECONDS = env_int("LOCAL_CACHE_SECONDS", 30)
 # 随手拍 (residents, no login): limits per phone and per client IP as "count/seconds", counted in
 # Redis; the limiter fails open (a report is never lost to it). events.ratelimit.
 REPORT_RATE_PER_PHONE = os.environ.get("REPORT_RATE_PER_PHONE", "10/3600")

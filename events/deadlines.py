@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from cockpit import localcache
 from events.models import CalendarDay, Category, DeadlinePolicy
 
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -193,6 +194,18 @@ def deadlines_plan(
             calendar = Calendar(start.astimezone(TZ).date())  # only when a policy counts on it
         plan[step] = due_at(policy, start, calendar)
     return plan
+
+
+def calendar_cached(now: datetime) -> Calendar:
+    """The working calendar from the town's today on (per process, cockpit.localcache)."""
+    today = now.astimezone(TZ).date()
+    return localcache.get(("calendar", today), lambda: Calendar(today))
+
+
+def policies_cached() -> dict:
+    """The shared {(category_id, grade, step): policy} memo of deadlines_plan (per process,
+    cockpit.localcache; filled as reports ask, cleared when a policy is saved)."""
+    return localcache.get(("policy",), dict)
 
 
 def report_steps(grade: int | None) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import pii
+from cockpit import localcache
 from cockpit.celery import app as celery_app
 from cockpit.errors import ApplicationError
 from events import deadlines
@@ -72,8 +73,11 @@ class ReportInput:
 
 
 def _town() -> Node | None:
-    """The town circle (id and path), for a report outside every grid. A plain query: every
-    report asks."""
+    """The town circle (id and path), for a report outside every grid (cached per process)."""
+    return localcache.get(("town",), _town_load)
+
+
+def _town_load() -> Node | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, path FROM {Node._meta.db_table} WHERE kind = %s ORDER BY id LIMIT 1",
@@ -209,6 +213,16 @@ _CATEGORY_BY_CODE_SQL = (
 _CATEGORY_ORDER_SQL = " ORDER BY code = %s DESC, kind DESC, id LIMIT 1"
 
 
+def _category_by_code(code: str, kind: str | None) -> Category | None:
+    # The code itself beats a legacy alias, then 事项 beats 部件 ("event" > "component").
+    sql = _CATEGORY_BY_CODE_SQL + (" AND kind = %s" if kind else "") + _CATEGORY_ORDER_SQL
+    params = [code, code] + ([kind] if kind else []) + [code]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return Category.from_db(connection.alias, _CATEGORY_FIELDS, row) if row else None
+
+
 def category_resolve(
     *, code: str | None = None, category_id: int | None = None, kind: str | None = None
 ) -> Category:
@@ -224,15 +238,7 @@ def category_resolve(
             qs = qs.filter(kind=kind)
         found = qs.filter(id=category_id).first()
     elif code:
-        # Every report resolves its code: one plain query. The code itself beats a legacy alias,
-        # then 事项 beats 部件 ("event" > "component").
-        sql = _CATEGORY_BY_CODE_SQL + (" AND kind = %s" if kind else "") + _CATEGORY_ORDER_SQL
-        params = [code, code] + ([kind] if kind else []) + [code]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is not None:
-            found = Category.from_db(connection.alias, _CATEGORY_FIELDS, row)
+        found = localcache.get(("category", code, kind), lambda: _category_by_code(code, kind))
     if found is None:
         raise ApplicationError(
             _("未知的事件类别。"),
@@ -241,7 +247,6 @@ def category_resolve(
     return found
 
 
-@transaction.atomic
 def case_report(
     *,
     source: str,
@@ -261,7 +266,8 @@ def case_report(
     client_action_id: str | None = None,
 ) -> ReportResult:
     """Take a report from any source. One transaction writes the case, its photos and its first
-    log entry; routing is queued after commit. The same (source, external id) is one case, and
+    log entry (the case and the entry in one statement); after commit the entry is pushed and
+    routing is woken. The same (source, external id) is one case, and
     so is the same client_action_id (a phone sending again after a lost answer)."""
     item = ReportInput(
         source=source,
@@ -283,18 +289,23 @@ def case_report(
     existing = _existing(item)
     if existing is not None:
         return ReportResult(existing, created=False)
+    case, warnings = report_prepare(item)
     # Only when this is the whole transaction does nothing change the case before commit (an
     # order, for one, dispatches it in the caller's transaction): then the push needs no reread.
-    outermost = len(connection.atomic_blocks) == 1
-    case, warnings = report_prepare(item)
+    outermost = not connection.in_atomic_block
     try:
-        with (
-            transaction.atomic()
-        ):  # a savepoint: a racing duplicate must not poison the outer transaction
-            case.save()
+        # Outermost: the transaction itself. Inside a caller's transaction: a savepoint, so a
+        # racing duplicate does not poison the caller's transaction.
+        with transaction.atomic():
+            entry = _insert_report(case, item)
             if item.hotline:
                 HotlineOrder.objects.create(case=case, **item.hotline)
-            entry = log_append(**_first_entry(case, item), push_as_built=outermost)
+            if item.photos:
+                _save_photos(
+                    case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
+                )
+            _on_commit_push(entry.id, entry if outermost else None)
+            transaction.on_commit(routing_wake)
     except IntegrityError:
         # Two requests with the same external id or client_action_id raced past the check above;
         # the unique indexes let one win. The loser answers with the winner's case.
@@ -302,12 +313,48 @@ def case_report(
         if existing is not None:
             return ReportResult(existing, created=False)
         raise
-    if item.photos:
-        _save_photos(
-            case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
-        )
-    transaction.on_commit(routing_wake)
     return ReportResult(case, created=True, warnings=warnings)
+
+
+# A new case and its first log entry in one statement (one round trip, no ORM compilation):
+# every column but the id and the number (the database numbers the case, events.migrations_sql).
+_CASE_FIELDS = [
+    f for f in Case._meta.concrete_fields if not f.primary_key and f.attname != "number"
+]
+_ENTRY_FIELDS = [
+    f for f in CaseLog._meta.concrete_fields if not f.primary_key and f.attname != "case_id"
+]
+_REPORT_SQL = (
+    "WITH c AS (INSERT INTO {case_table} ({case_cols}) VALUES ({case_values}) RETURNING id, number),"
+    " e AS (INSERT INTO {entry_table} (case_id, {entry_cols}) SELECT c.id, {entry_values} FROM c"
+    " RETURNING id) SELECT c.id, c.number, e.id FROM c, e"
+).format(
+    case_table=Case._meta.db_table,
+    case_cols=", ".join(connection.ops.quote_name(f.column) for f in _CASE_FIELDS),
+    case_values=", ".join(["%s"] * len(_CASE_FIELDS)),
+    entry_table=CaseLog._meta.db_table,
+    entry_cols=", ".join(connection.ops.quote_name(f.column) for f in _ENTRY_FIELDS),
+    entry_values=", ".join(["%s"] * len(_ENTRY_FIELDS)),
+)
+
+
+def _db_values(obj, fields) -> list:
+    """What the ORM's INSERT sends for these fields (pre_save, then the database form). Points
+    are stored in the column's own SRID (to_storage_point), so a plain placeholder serves."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def _insert_report(case: Case, item: ReportInput) -> CaseLog:
+    entry = CaseLog(**_entry_fields(case, item))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _REPORT_SQL, _db_values(case, _CASE_FIELDS) + _db_values(entry, _ENTRY_FIELDS)
+        )
+        case.id, case.number, entry.id = cursor.fetchone()
+    case._state.adding, case._state.db = False, connection.alias
+    entry._state.adding, entry._state.db = False, connection.alias
+    entry.case = case
+    return entry
 
 
 def _existing(item: ReportInput) -> Case | None:
@@ -397,6 +444,10 @@ def report_prepare(
     now = timezone.now()
     grade = item.grade or category.default_grade
     extra = dict(item.extra or {})
+    if calendar is None:
+        calendar = deadlines.calendar_cached(now)
+    if policies is None:
+        policies = deadlines.policies_cached()
     plan = deadlines.deadlines_plan(
         category=category,
         grade=grade,
@@ -495,8 +546,8 @@ def case_report_many(
     )
 
     town = _town()
-    calendar = deadlines.Calendar(timezone.localdate())
-    policies: dict = {}
+    calendar = deadlines.calendar_cached(timezone.now())
+    policies = deadlines.policies_cached()
     located = _locate_batch([item for _i, item in valid])
     fresh: list[tuple[int, ReportInput, Case]] = []
     first_in_batch: dict[tuple, int] = {}

@@ -31,6 +31,16 @@ os.environ.setdefault(
 __all__ = ["PASSWORD"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Every test builds its own town and categories (new ids for the same codes, rolled back
+    afterwards): nothing cached by an earlier test may answer (cockpit.localcache)."""
+    from cockpit import localcache
+
+    localcache.clear()
+    yield
+
+
 @pytest.fixture
 def town(db) -> SmallTown:
     """The small town inside the test's transaction (rolled back after it)."""

@@ -34,6 +34,9 @@ def child_env(database_url: str, redis_url: str | None = None, **extra) -> dict:
     env.pop("PYTEST_XDIST_WORKER", None)  # so the child does not append it a second time
     env["DJANGO_SETTINGS_MODULE"] = "cockpit.settings"
     env["CONN_MAX_AGE"] = "0"  # the test database is dropped at the end; hold no connections
+    # Tests rebuild the town and its categories between tests (new ids for the same codes): a
+    # server must not answer from what it cached of an earlier test (cockpit.localcache).
+    env["LOCAL_CACHE_SECONDS"] = "0"
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -382,3 +382,47 @@ def test_the_verdict_is_taken_once_and_only_after_closure(town, categories, api)
     assert again.status_code == 409
     case.refresh_from_db()
     assert (case.rating, case.rating_comment) == ("basic", "有点慢")
+
+
+@pytest.mark.parametrize(
+    "over, field, english",
+    [
+        ({"category": ["06010"]}, "category", "Must be text."),
+        ({"lng": "东经120度"}, "lng", "Must be a number."),
+        ({"lat": True}, "lat", "Must be a number."),
+        ({"lng": "nan"}, "lng", "Must be a number."),
+        ({"crs": "bd09"}, "crs", "The coordinate system must be wgs84 or gcj02."),
+        ({"accuracy": -5}, "accuracy", "Must be at least 0."),
+        ({"phone": "1" * 33}, "phone", "At most 32 characters."),
+        ({"client_action_id": "a" * 65}, "client_action_id", "At most 64 characters."),
+    ],
+    ids=[
+        "list-category",
+        "words-for-lng",
+        "bool-lat",
+        "nan",
+        "bd09",
+        "negative-accuracy",
+        "long-phone",
+        "long-action-id",
+    ],
+)
+def test_wrongly_typed_json_is_a_field_error_in_both_languages(
+    town, categories, api, media_root, over, field, english
+):
+    """The form is checked by hand (events.api.resident_input): what a sloppy app might send in
+    JSON — a list, words for a number, a boolean, NaN, another datum — names its field."""
+    body = {**good(), **over}
+    r = post(api(), body, fmt="json")
+    assert r.status_code == 400, r.json()
+    assert field in r.json()["fields"]
+    assert_chinese(r.json()["fields"][field])
+    r = post(api(), body, fmt="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.json()["fields"][field] == [english]
+    assert not Case.objects.exists() and not CaseLog.objects.exists()
+    assert_nothing_stored(media_root)
+
+
+def test_a_json_body_that_is_not_an_object_is_refused(town, categories, api):
+    r = api().post("/api/report", ["06010"], format="json")
+    assert r.status_code == 400 and "non_field_errors" in r.json()["fields"]
