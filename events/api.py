@@ -899,7 +899,7 @@ class ResidentReportApi(_ResidentApi):
         body = {
             "number": case.number,
             "status": case.status,
-            "status_label": case.get_status_display(),
+            "status_label": str(Case.Status(case.status).label),
             "tracking_url": f"/t/{case.tracking_token}",
             "created": result.created,
             "warnings": [str(w) for w in result.warnings],

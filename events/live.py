@@ -141,16 +141,26 @@ def publish(messages: list[tuple[list[str], dict]]) -> None:
 
 
 # The plain Redis layer (one host, as here) is written to directly with a synchronous client
-# in two round trips per publish: the members of every group, then every message to every
-# member channel. This is channels_redis 4's own group_send (same keys, same Lua script, the
-# layer's own serialisation through _group_key and _map_channel_keys_to_connection), without
-# an event loop and its per-command overhead: a push cost ~2 ms of CPU that way, most of it
-# asyncio and redis-py's async machinery for a dozen commands per group.
+# in two round trips per publish: one script gives the members of every group (dropping those
+# past group_expiry), one pipeline delivers every message to every member channel (dropping
+# messages past expiry first). Same keys, same checks and the layer's own serialisation
+# (_group_key, _map_channel_keys_to_connection) as channels_redis 4's group_send, without an
+# event loop and without a dozen commands per push (packing them was most of a push's CPU).
+_GROUP_MEMBERS_LUA = """
+    local members = {}
+    for i=1,#KEYS do
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+        members[i] = redis.call('ZRANGE', KEYS[i], 0, -1)
+    end
+    return members
+"""
 _GROUP_SEND_LUA = """
     local over_capacity = 0
+    local prune_before = ARGV[#ARGV - 2]
     local current_time = ARGV[#ARGV - 1]
     local expiry = ARGV[#ARGV]
     for i=1,#KEYS do
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, prune_before)
         if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
             redis.call('ZADD', KEYS[i], current_time, ARGV[i])
             redis.call('EXPIRE', KEYS[i], expiry)
@@ -160,12 +170,12 @@ _GROUP_SEND_LUA = """
     end
     return over_capacity
 """
-_sync_clients: dict[str, tuple[redis.Redis, object]] = {}
+_sync_clients: dict[str, tuple] = {}
 
 
-def _sync_client(layer) -> tuple[redis.Redis, object] | None:
-    """(client, group-send script) for a plain single-host RedisChannelLayer, else None (the
-    event-loop path serves any other layer)."""
+def _sync_client(layer) -> tuple | None:
+    """(client, members script, send script) for a plain single-host RedisChannelLayer, else
+    None (the event-loop path serves any other layer)."""
     if type(layer) is not RedisChannelLayer or layer.ring_size != 1:
         return None
     host = layer.hosts[0]
@@ -176,20 +186,34 @@ def _sync_client(layer) -> tuple[redis.Redis, object] | None:
         client = redis.Redis.from_url(
             host["address"], socket_timeout=PUBLISH_TIMEOUT, socket_connect_timeout=2
         )
-        found = _sync_clients[host["address"]] = (client, client.register_script(_GROUP_SEND_LUA))
+        send = client.register_script(_GROUP_SEND_LUA)
+        client.script_load(_GROUP_SEND_LUA)  # evalsha'd in pipelines (_deliver)
+        found = _sync_clients[host["address"]] = (
+            client,
+            client.register_script(_GROUP_MEMBERS_LUA),
+            send,
+        )
     return found
 
 
-def _publish_sync(layer, client_script, messages: list[tuple[list[str], dict]]) -> None:
-    client, script = client_script
+def _publish_sync(layer, client_scripts, messages: list[tuple[list[str], dict]]) -> None:
+    client, members_script, send_script = client_scripts
     groups = list(dict.fromkeys(g for names, _m in messages for g in names))
-    pipe = client.pipeline(transaction=False)
-    for group in groups:
-        key = layer._group_key(group)  # noqa: SLF001 (the layer's own key format)
-        pipe.zremrangebyscore(key, min=0, max=int(time.time()) - layer.group_expiry)
-        pipe.zrange(key, 0, -1)
-    replies = pipe.execute()
-    members = {g: [c.decode("utf8") for c in replies[2 * i + 1]] for i, g in enumerate(groups)}
+    now = time.time()
+    replies = members_script(
+        keys=[layer._group_key(g) for g in groups],  # noqa: SLF001 (the layer's own key format)
+        args=[int(now) - layer.group_expiry],
+    )
+    members = {g: [c.decode("utf8") for c in replies[i]] for i, g in enumerate(groups)}
+    try:
+        _deliver(client, send_script, layer, messages, members, now)
+    except redis.exceptions.NoScriptError:  # Redis restarted and forgot it: load, send again
+        send_script.sha = client.script_load(_GROUP_SEND_LUA)
+        _deliver(client, send_script, layer, messages, members, now)
+
+
+def _deliver(client, send_script, layer, messages, members: dict, now: float) -> None:
+    # EVALSHA by hand: a Script object in a pipeline costs a SCRIPT EXISTS round trip each time.
     pipe = client.pipeline(transaction=False)
     queued = False
     for names, message in messages:
@@ -200,10 +224,9 @@ def _publish_sync(layer, client_script, messages: list[tuple[list[str], dict]]) 
                 members[group], message
             )
             for keys in by_connection.values():
-                for key in keys:
-                    pipe.zremrangebyscore(key, min=0, max=int(time.time()) - int(layer.expiry))
                 args = [key_message[k] for k in keys] + [key_capacity[k] for k in keys]
-                script(keys=keys, args=[*args, time.time(), layer.expiry], client=pipe)
+                args += [int(now) - int(layer.expiry), now, layer.expiry]
+                pipe.evalsha(send_script.sha, len(keys), *keys, *args)
                 queued = True
     if queued:
         pipe.execute()

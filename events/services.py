@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
+from django.db.models import Field
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts import pii
@@ -338,18 +340,51 @@ _REPORT_SQL = (
 )
 
 
+# Fields whose database form is the Python value itself (their get_db_prep_save changes nothing
+# for a value the model holds) are read directly: text, numbers, booleans, foreign key ids, and
+# aware datetimes (what the ORM would send for them on PostgreSQL). JSON, geometry and auto_now
+# dates go through the ORM's own conversion.
+_PLAIN_TYPES = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.FloatField,
+)
+
+
+def _prep_kind(f) -> str:
+    if isinstance(f, models.ForeignKey):
+        return "plain"
+    if isinstance(f, models.DateTimeField) and not (f.auto_now or f.auto_now_add):
+        return "datetime"
+    if isinstance(f, _PLAIN_TYPES) and type(f).get_db_prep_save is Field.get_db_prep_save:
+        return "plain"
+    return "orm"
+
+
 def _db_values(obj, fields) -> list:
     """What the ORM's INSERT sends for these fields (pre_save, then the database form). Points
     are stored in the column's own SRID (to_storage_point), so a plain placeholder serves."""
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    values = []
+    for f, kind in fields:
+        value = getattr(obj, f.attname)
+        if kind == "orm" or (kind == "datetime" and value is not None and value.tzinfo is None):
+            value = f.get_db_prep_save(f.pre_save(obj, True), connection)
+        elif isinstance(value, Promise):  # a lazy translation ("市民", a source's label)
+            value = str(value)
+        values.append(value)
+    return values
+
+
+_CASE_PREP = [(f, _prep_kind(f)) for f in _CASE_FIELDS]
+_ENTRY_PREP = [(f, _prep_kind(f)) for f in _ENTRY_FIELDS]
 
 
 def _insert_report(case: Case, item: ReportInput) -> CaseLog:
     entry = CaseLog(**_entry_fields(case, item))
     with connection.cursor() as cursor:
-        cursor.execute(
-            _REPORT_SQL, _db_values(case, _CASE_FIELDS) + _db_values(entry, _ENTRY_FIELDS)
-        )
+        cursor.execute(_REPORT_SQL, _db_values(case, _CASE_PREP) + _db_values(entry, _ENTRY_PREP))
         case.id, case.number, entry.id = cursor.fetchone()
     case._state.adding, case._state.db = False, connection.alias
     entry._state.adding, entry._state.db = False, connection.alias
