@@ -312,6 +312,16 @@ def push_entries(entry_ids: list[int]) -> None:
         )
 
 
+def push_entries_built(entries: list[CaseLog]) -> None:
+    """Push entries as their writer built them (a batch of new reports, nothing changed after)."""
+    try:
+        publish([(groups_for(e), entry_payload(e)) for e in entries])
+    except Exception:
+        log.warning(
+            "live push of %d log entries failed; clients will catch up", len(entries), exc_info=True
+        )
+
+
 def push_entry(entry_id: int, entry: CaseLog | None = None) -> None:
     """Called after commit. A failure here is logged, never raised: clients catch up by seq.
 

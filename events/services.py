@@ -13,6 +13,7 @@ from django.db.models import Field
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from psycopg2.extras import execute_values
 
 from accounts import pii
 from cockpit import localcache
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 ROUTE_PENDING_TASK = "dispatch.tasks.route_pending"
 DISPUTE_WINDOW = timedelta(days=7)
 BATCH_DEADLOCK_RETRIES = 2
-BATCH_WRITE_LOCK = 0x65766E74  # pg_advisory_xact_lock key of batch intake writes ("evnt")
 MAX_DESCRIPTION = 2000
 MAX_TITLE = 128
 MAX_ADDRESS = 256
@@ -442,11 +442,15 @@ def report_prepare(
         errors["category"] = [_("请选择事件类别。")]
     point = None
     crs = (item.crs or "wgs84").strip().lower()
+    # the batch converted and located its places in one go (_locate_batch)
+    hit = located.get((item.lng, item.lat, crs)) if located else None
     if item.lng is None or item.lat is None:
         if item.lng is not None or item.lat is not None:
             errors["location"] = [_("经度和纬度须同时提供。")]
         elif not address:
             errors["location"] = [_("请提供位置：在地图上选点或填写地址。")]
+    elif hit is not None:
+        point = hit[0]
     else:
         try:
             point = to_storage_point(float(item.lng), float(item.lat), crs)
@@ -466,8 +470,8 @@ def report_prepare(
     if errors:
         raise ApplicationError(_("提交的内容有误，请检查标出的字段。"), fields=errors)
 
-    if point is not None and located is not None and (point.x, point.y) in located:
-        grid = located[(point.x, point.y)]  # the batch located its points in one query
+    if hit is not None:
+        grid = hit[1]
     else:
         grid = grid_locate(point=point) if point is not None else None
     town = town or _town()
@@ -557,6 +561,7 @@ def case_report_many(
     INSERT each, the pushes in one go after commit. If a concurrent request inserted one of the
     same external ids meanwhile, the bulk insert fails and the batch falls back to case_report
     item by item, which settles every race through the unique index."""
+    outermost = len(connection.atomic_blocks) == 1  # only this function's own transaction
     results: list[ReportResult | ApplicationError | None] = [None] * len(items)
     valid = [(i, item) for i, item in enumerate(items) if isinstance(item, ReportInput)]
     for i, item in enumerate(items):
@@ -619,7 +624,7 @@ def case_report_many(
         for attempt in range(BATCH_DEADLOCK_RETRIES + 1):
             try:
                 with transaction.atomic():
-                    _bulk_write(fresh)
+                    _bulk_write(fresh, outermost=outermost)
                 written = True
                 break
             except IntegrityError:
@@ -666,38 +671,68 @@ def case_report_many(
 
 
 def _locate_batch(items: list[ReportInput]) -> dict:
-    """{(x, y): grid or None} for every valid place in a batch, in one query; report_prepare
-    checks each place again and locates any it does not find here itself."""
-    points = []
+    """{(lng, lat, crs): (stored point, grid or None)} for every valid place in a batch, located
+    in one query; report_prepare takes the point and grid from here and checks any other place
+    itself."""
+    keys, points = [], []
     for item in items:
         if item.lng is None or item.lat is None:
             continue
+        crs = (item.crs or "wgs84").strip().lower()
         try:
-            crs = (item.crs or "wgs84").strip().lower()
-            points.append(to_storage_point(float(item.lng), float(item.lat), crs))
+            point = to_storage_point(float(item.lng), float(item.lat), crs)
         except (ApplicationError, ValueError, TypeError, ValidationError):
             continue
+        keys.append((item.lng, item.lat, crs))
+        points.append(point)
     grids = grid_locate_many(points=points)
-    return {(p.x, p.y): g for p, g in zip(points, grids, strict=True)}
+    return {k: (p, g) for k, p, g in zip(keys, points, grids, strict=True)}
 
 
 def _pgcode(exc: Exception) -> str | None:
     return getattr(exc.__cause__, "pgcode", None)
 
 
-def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
-    # Batches write one at a time (a lock held to the end of the transaction): each upserts up to
-    # a hundred rollup rows, and two batches doing it in different orders deadlock, which costs
-    # both a second (deadlock_timeout) and one of them a retry. Single reports are not held up.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BATCH_WRITE_LOCK])
+_CASES_SQL = "INSERT INTO {table} ({cols}) VALUES %s RETURNING id, number".format(
+    table=Case._meta.db_table,
+    cols=", ".join(connection.ops.quote_name(f.column) for f in _CASE_FIELDS),
+)
+_ENTRIES_SQL = "INSERT INTO {table} (case_id, {cols}) VALUES %s RETURNING id".format(
+    table=CaseLog._meta.db_table,
+    cols=", ".join(connection.ops.quote_name(f.column) for f in _ENTRY_FIELDS),
+)
+
+
+def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]], *, outermost: bool) -> None:
+    """The cases of a batch in one INSERT, their first log entries in another (the values as
+    _insert_report prepares them; RETURNING gives ids and numbers in the order of the rows).
+    The rollups follow by a statement trigger that upserts in key order, so concurrent batches
+    wait for each other's rollup rows instead of deadlocking."""
     cases = [case for _i, _item, case in fresh]
-    Case.objects.bulk_create(cases)  # RETURNING id, number (the number's db_default)
+    with connection.cursor() as cursor:
+        returned = execute_values(
+            cursor.cursor,
+            _CASES_SQL,
+            [_db_values(case, _CASE_PREP) for case in cases],
+            page_size=len(cases),
+            fetch=True,
+        )
+        for case, (case_id, number) in zip(cases, returned, strict=True):
+            case.id, case.number = case_id, number
+            case._state.adding, case._state.db = False, connection.alias
+        entries = [CaseLog(**_entry_fields(case, item)) for _i, item, case in fresh]
+        ids = execute_values(
+            cursor.cursor,
+            _ENTRIES_SQL,
+            [[e.case_id, *_db_values(e, _ENTRY_PREP)] for e in entries],
+            page_size=len(entries),
+            fetch=True,
+        )
+    for entry, (entry_id,) in zip(entries, ids, strict=True):
+        entry.id = entry_id
+        entry._state.adding, entry._state.db = False, connection.alias
     HotlineOrder.objects.bulk_create(
         [HotlineOrder(case=case, **item.hotline) for _i, item, case in fresh if item.hotline]
-    )
-    entries = CaseLog.objects.bulk_create(
-        [CaseLog(**_entry_fields(case, item)) for _i, item, case in fresh]
     )
     saved: list[Attachment] = []
     try:
@@ -709,12 +744,14 @@ def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]]) -> None:
     except BaseException:
         _delete_files(saved)
         raise
-    entry_ids = [e.id for e in entries]
 
     def after_commit():
-        from events.live import push_entries
+        from events.live import push_entries, push_entries_built
 
-        push_entries(entry_ids)
+        if outermost:
+            push_entries_built(entries)
+        else:  # the caller's transaction may have changed the cases since: read them back
+            push_entries([e.id for e in entries])
         routing_wake()
 
     transaction.on_commit(after_commit)
