@@ -16,31 +16,26 @@ from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
+# Both routing tasks: acknowledged only when done, retried with backoff while the database or the
+# broker is away (routing is idempotent, so a repeat does nothing twice).
+ROUTING_TASK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError, ConnectionError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 120,
+    "max_retries": None,
+}
 
-@shared_task(
-    name="dispatch.tasks.case_route",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, ConnectionError),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    max_retries=None,
-)
+
+@shared_task(name="dispatch.tasks.case_route", **ROUTING_TASK)
 def case_route(case_id: int) -> None:
     from dispatch.services import case_route as route
 
     route(case_id=case_id)
 
 
-@shared_task(
-    name="dispatch.tasks.route_pending",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, ConnectionError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=None,
-)
+@shared_task(name="dispatch.tasks.route_pending", **ROUTING_TASK)
 def route_pending() -> int:
     """Route every un-routed case (woken by events.services.routing_wake after new reports)."""
     from dispatch.services import route_pending as route

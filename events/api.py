@@ -3,7 +3,6 @@ of the machine sources (per-source API key). One view per operation; the rules l
 events.services and events.workflow, the reads in events.selectors."""
 
 import math
-import threading
 from datetime import datetime
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from rest_framework.views import APIView
 from accounts import pii
 from accounts.auth import HasSourceKey, SourceKeyAuthentication
 from accounts.selectors import user_can
-from cockpit.errors import ApplicationError, _as_list
+from cockpit.errors import ApplicationError, _as_list, serializer_check
 from events import selectors, services
 from events.deadlines import case_timers
 from events.intake import SOURCES, intake_items, intake_parse
@@ -48,26 +47,13 @@ def _invalid(errors: dict) -> ApplicationError:
     )
 
 
-_checkers = threading.local()
-
-
 def _validated(serializer_class, data, **kwargs) -> dict:
-    """The serializer's validated data, or a 400 naming every field at fault. Without kwargs
-    one instance per class and thread is reused (run_validation keeps no state on it): building
-    a serializer deep-copies all its fields, the largest cost of a small request's checks."""
-    if kwargs:
-        serializer = serializer_class(data=data, **kwargs)
-        if not serializer.is_valid():
-            raise _invalid(serializer.errors)
-        return serializer.validated_data
-    checkers = _checkers.__dict__
-    checker = checkers.get(serializer_class)
-    if checker is None:
-        checker = checkers[serializer_class] = serializer_class()
-    try:
-        return checker.run_validation(data)
-    except serializers.ValidationError as exc:
-        raise _invalid(exc.detail) from None
+    if not kwargs:
+        return serializer_check(serializer_class, data)
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise _invalid(serializer.errors)
+    return serializer.validated_data
 
 
 # The largest body any endpoint here takes: MAX_PHOTOS photos of 10 MB and the form around them.

@@ -14,13 +14,11 @@ Field names per source (JSON; snake_case; every place is WGS84 unless ``crs`` sa
 - iot: event_id (required), sensor_id (required), alarm_type, value, unit
 """
 
-import threading
-
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
-from cockpit.errors import ApplicationError, _as_list
+from cockpit.errors import ApplicationError, serializer_check
 from events import taxonomy_data
 from events.media import photos_check, upload_from_base64
 from events.models import Case, HotlineOrder
@@ -111,26 +109,6 @@ class _Iot(_Common):
 SERIALIZERS = {"110": _Alarm, "119": _Alarm, "12345": _Hotline, "video_ai": _Video, "iot": _Iot}
 
 
-_checkers = threading.local()
-
-
-def _checker(source: str) -> serializers.Serializer:
-    """One serializer per source and thread, reused for every item: building a serializer copies
-    all its declared fields, which was most of the cost of checking a batch item by item.
-    run_validation keeps no state on the instance, so reusing it is safe within a thread."""
-    checker = getattr(_checkers, source, None)
-    if checker is None:
-        checker = SERIALIZERS[source]()
-        setattr(_checkers, source, checker)
-    return checker
-
-
-def _invalid(fields: dict) -> ApplicationError:
-    return ApplicationError(
-        _("提交的内容有误，请检查标出的字段。"), fields={k: _as_list(v) for k, v in fields.items()}
-    )
-
-
 def _category(source: str, d: dict, memo: dict | None = None):
     """An explicit category code wins; otherwise the source's type tables (taxonomy_data).
     ``memo``: the categories already resolved in this request (a batch of a hundred items
@@ -184,10 +162,7 @@ def intake_parse(
             _("每条上报须为 JSON 对象。"),
             fields={"non_field_errors": [_("每条上报须为 JSON 对象。")]},
         )
-    try:
-        d = _checker(source).run_validation(item)
-    except serializers.ValidationError as exc:
-        raise _invalid(exc.detail) from None
+    d = serializer_check(SERIALIZERS[source], item)
     category = _category(source, d, categories)
     extra: dict = {}
     if d.get("occurred_at"):
