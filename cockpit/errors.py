@@ -8,7 +8,7 @@ import threading
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -68,6 +68,15 @@ def exception_handler(exc, context):
     else:
         response.data = {"message": str(getattr(exc, "detail", exc)), "fields": {}}
     return response
+
+
+def error_response(exc: ApplicationError) -> JsonResponse:
+    """The error body of a plain Django view (the same as the API's, without DRF)."""
+    return JsonResponse(
+        {"message": str(exc.message), "fields": {k: _as_list(v) for k, v in exc.fields.items()}},
+        status=exc.status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 _checkers = threading.local()

@@ -118,8 +118,10 @@ class Case(models.Model):
     )
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
     external_id = models.CharField(_("外部编号"), max_length=128, blank=True, default="")
+    # Indexed by case_category_status (category, status), and handler by case_handler_status:
+    # a single-column index beside each would only cost every insert.
     category = models.ForeignKey(
-        Category, models.PROTECT, related_name="cases", verbose_name=_("类别")
+        Category, models.PROTECT, related_name="cases", verbose_name=_("类别"), db_index=False
     )
     grade = models.PositiveSmallIntegerField(
         _("等级"), choices=Category.Grade.choices, default=Category.Grade.NORMAL
@@ -162,6 +164,7 @@ class Case(models.Model):
         blank=True,
         related_name="handled_cases",
         verbose_name=_("处置人"),
+        db_index=False,
     )
     merged_into = models.ForeignKey(
         "self",
@@ -235,7 +238,7 @@ class CaseLog(models.Model):
     """The case's own log: append-only (a trigger refuses UPDATE and DELETE). Its id is the
     sequence number every live push carries; a reconnecting client asks for ids after its last."""
 
-    case = models.ForeignKey(Case, models.PROTECT, related_name="log")
+    case = models.ForeignKey(Case, models.PROTECT, related_name="log", db_index=False)  # (case, id)
     at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"

@@ -2,30 +2,28 @@
 commit, push the entry and (for new cases) wake the routing task."""
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
+from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, OperationalError, connection, models, transaction
-from django.db.models import Field
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from psycopg2.extras import execute_values
 
 from accounts import pii
 from cockpit import localcache
 from cockpit.celery import app as celery_app
 from cockpit.errors import ApplicationError
-from events import deadlines
+from events import deadlines, newcases
 from events.media import CheckedPhoto
 from events.models import Attachment, Case, CaseLog, Category, ExtensionRequest, HotlineOrder
 from events.workflow import NOTE_ACTIONS, TRANSITIONS
-from grids.coords import to_storage_point
+from grids.coords import to_storage_lnglat
 from grids.models import Node
-from grids.selectors import grid_locate, grid_locate_many, town_contains
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +34,8 @@ BATCH_DEADLOCK_RETRIES = 2
 MAX_DESCRIPTION = 2000
 MAX_TITLE = 128
 MAX_ADDRESS = 256
+SOURCES = frozenset(Case.Source.values)
+GRADES = frozenset(Category.Grade.values)
 
 
 @dataclass
@@ -46,11 +46,54 @@ class Reporter:
     label: str = ""  # who appears in the log when no staff acted ("市民", "110" …)
 
 
-@dataclass
 class ReportResult:
-    case: Case
-    created: bool
-    warnings: list[str] = field(default_factory=list)
+    """What became of a report: its case, whether it is new, and warnings for the reporter.
+
+    A new case written by the fast path carries its row (events.newcases) and builds the model
+    instance only when ``case`` is read: the resident's answer needs the number and the
+    tracking token, a webhook's the id and the number."""
+
+    __slots__ = ("created", "warnings", "_case", "_row", "_item")
+
+    def __init__(
+        self,
+        case: Case | None = None,
+        created: bool = False,
+        warnings: list[str] | None = None,
+        *,
+        row: "newcases.NewCase | None" = None,
+        item: "ReportInput | None" = None,
+    ):
+        self.created, self.warnings = created, warnings or []
+        self._case, self._row, self._item = case, row, item
+
+    @property
+    def case(self) -> Case:
+        if self._case is None:
+            self._case, _entry = _case_built(self._row, self._item)
+        return self._case
+
+    @property
+    def id(self) -> int:
+        return self._case.id if self._case is not None else self._row.id
+
+    @property
+    def number(self) -> str:
+        return self._case.number if self._case is not None else self._row.number
+
+    @property
+    def source(self) -> str:
+        return self._case.source if self._case is not None else self._row.values["source"]
+
+    @property
+    def tracking_token(self) -> str:
+        if self._case is not None:
+            return self._case.tracking_token
+        return self._row.values["tracking_token"]
+
+    def again(self) -> "ReportResult":
+        """The same case, answered to a repeat of the report."""
+        return ReportResult(self._case, created=False, row=self._row, item=self._item)
 
 
 @dataclass
@@ -72,6 +115,13 @@ class ReportInput:
     extra: dict | None = None
     hotline: dict | None = None
     client_action_id: str | None = None
+
+
+def source_label(source: str) -> str:
+    """A source's name in the active language ("110", "市民" …), remembered per language."""
+    from events.live import choice_label
+
+    return choice_label(Case.Source, source)
 
 
 def _town() -> Node | None:
@@ -267,10 +317,10 @@ def case_report(
     hotline: dict | None = None,
     client_action_id: str | None = None,
 ) -> ReportResult:
-    """Take a report from any source. One transaction writes the case, its photos and its first
-    log entry (the case and the entry in one statement); after commit the entry is pushed and
-    routing is woken. The same (source, external id) is one case, and
-    so is the same client_action_id (a phone sending again after a lost answer)."""
+    """Take a report from any source. The case and its first log entry are one statement
+    (events.newcases); with photos or a 12345 order, one transaction holds them all. After
+    commit the entry is pushed and routing is woken. The same (source, external id) is one
+    case, and so is the same client_action_id (a phone sending again after a lost answer)."""
     item = ReportInput(
         source=source,
         category=category,
@@ -291,23 +341,28 @@ def case_report(
     existing = _existing(item)
     if existing is not None:
         return ReportResult(existing, created=False)
-    case, warnings = report_prepare(item)
+    now = timezone.now()
+    row = report_row(item, now=now)
+    town = _town()
     # Only when this is the whole transaction does nothing change the case before commit (an
     # order, for one, dispatches it in the caller's transaction): then the push needs no reread.
     outermost = not connection.in_atomic_block
     try:
+        if outermost and not item.photos and not item.hotline:
+            # The statement is a transaction of its own (autocommit): no BEGIN, no COMMIT.
+            newcases.cases_write([row], now=now, town_path=town.path if town else "/")
+            _after_commit([row], None, outermost=True)
+            return ReportResult(created=True, warnings=_warnings(row), row=row, item=item)
         # Outermost: the transaction itself. Inside a caller's transaction: a savepoint, so a
         # racing duplicate does not poison the caller's transaction.
         with transaction.atomic():
-            entry = _insert_report(case, item)
+            newcases.cases_write([row], now=now, town_path=town.path if town else "/")
+            case, entry = _case_built(row, item)
             if item.hotline:
                 HotlineOrder.objects.create(case=case, **item.hotline)
             if item.photos:
-                _save_photos(
-                    case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
-                )
-            _on_commit_push(entry.id, entry if outermost else None)
-            transaction.on_commit(routing_wake)
+                _save_photos(case=case, photos=item.photos, stage="report", entry=entry, at=now)
+            transaction.on_commit(lambda: _after_commit([row], [entry], outermost=outermost))
     except IntegrityError:
         # Two requests with the same external id or client_action_id raced past the check above;
         # the unique indexes let one win. The loser answers with the winner's case.
@@ -315,81 +370,13 @@ def case_report(
         if existing is not None:
             return ReportResult(existing, created=False)
         raise
-    return ReportResult(case, created=True, warnings=warnings)
+    return ReportResult(case, created=True, warnings=_warnings(row))
 
 
-# A new case and its first log entry in one statement (one round trip, no ORM compilation):
-# every column but the id and the number (the database numbers the case, events.migrations_sql).
-_CASE_FIELDS = [
-    f for f in Case._meta.concrete_fields if not f.primary_key and f.attname != "number"
-]
-_ENTRY_FIELDS = [
-    f for f in CaseLog._meta.concrete_fields if not f.primary_key and f.attname != "case_id"
-]
-_REPORT_SQL = (
-    "WITH c AS (INSERT INTO {case_table} ({case_cols}) VALUES ({case_values}) RETURNING id, number),"
-    " e AS (INSERT INTO {entry_table} (case_id, {entry_cols}) SELECT c.id, {entry_values} FROM c"
-    " RETURNING id) SELECT c.id, c.number, e.id FROM c, e"
-).format(
-    case_table=Case._meta.db_table,
-    case_cols=", ".join(connection.ops.quote_name(f.column) for f in _CASE_FIELDS),
-    case_values=", ".join(["%s"] * len(_CASE_FIELDS)),
-    entry_table=CaseLog._meta.db_table,
-    entry_cols=", ".join(connection.ops.quote_name(f.column) for f in _ENTRY_FIELDS),
-    entry_values=", ".join(["%s"] * len(_ENTRY_FIELDS)),
-)
-
-
-# Fields whose database form is the Python value itself (their get_db_prep_save changes nothing
-# for a value the model holds) are read directly: text, numbers, booleans, foreign key ids, and
-# aware datetimes (what the ORM would send for them on PostgreSQL). JSON, geometry and auto_now
-# dates go through the ORM's own conversion.
-_PLAIN_TYPES = (
-    models.CharField,
-    models.TextField,
-    models.IntegerField,
-    models.BooleanField,
-    models.FloatField,
-)
-
-
-def _prep_kind(f) -> str:
-    if isinstance(f, models.ForeignKey):
-        return "plain"
-    if isinstance(f, models.DateTimeField) and not (f.auto_now or f.auto_now_add):
-        return "datetime"
-    if isinstance(f, _PLAIN_TYPES) and type(f).get_db_prep_save is Field.get_db_prep_save:
-        return "plain"
-    return "orm"
-
-
-def _db_values(obj, fields) -> list:
-    """What the ORM's INSERT sends for these fields (pre_save, then the database form). Points
-    are stored in the column's own SRID (to_storage_point), so a plain placeholder serves."""
-    values = []
-    for f, kind in fields:
-        value = getattr(obj, f.attname)
-        if kind == "orm" or (kind == "datetime" and value is not None and value.tzinfo is None):
-            value = f.get_db_prep_save(f.pre_save(obj, True), connection)
-        elif isinstance(value, Promise):  # a lazy translation ("市民", a source's label)
-            value = str(value)
-        values.append(value)
-    return values
-
-
-_CASE_PREP = [(f, _prep_kind(f)) for f in _CASE_FIELDS]
-_ENTRY_PREP = [(f, _prep_kind(f)) for f in _ENTRY_FIELDS]
-
-
-def _insert_report(case: Case, item: ReportInput) -> CaseLog:
-    entry = CaseLog(**_entry_fields(case, item))
-    with connection.cursor() as cursor:
-        cursor.execute(_REPORT_SQL, _db_values(case, _CASE_PREP) + _db_values(entry, _ENTRY_PREP))
-        case.id, case.number, entry.id = cursor.fetchone()
-    case._state.adding, case._state.db = False, connection.alias
-    entry._state.adding, entry._state.db = False, connection.alias
-    entry.case = case
-    return entry
+def _warnings(row: newcases.NewCase) -> list[str]:
+    if row.outside:
+        return [_("位置不在本镇辖区内，已标记为“辖区外”，由指挥中心研判。")]
+    return []
 
 
 def _existing(item: ReportInput) -> Case | None:
@@ -408,19 +395,21 @@ def _existing(item: ReportInput) -> Case | None:
     return None
 
 
-def report_prepare(
+def report_row(
     item: ReportInput,
     *,
-    town: Node | None = None,
+    now: datetime,
     calendar=None,
     policies: dict | None = None,
-    located: dict | None = None,
-) -> tuple[Case, list[str]]:
-    """Check one report and build its (unsaved) case: place, grid, deadlines. Writes nothing;
-    raises ApplicationError with every field at fault. Batch intake calls it per item."""
+    plans: dict | None = None,
+) -> newcases.NewCase:
+    """Check one report and make its row (events.newcases): place, deadlines, the reporter's
+    phone sealed. Writes nothing, asks the database nothing (the grid is found by the write);
+    raises ApplicationError with every field at fault. ``plans``: deadline plans already
+    counted in this batch, by (category, grade)."""
     reporter = item.reporter or Reporter()
     source, category = item.source, item.category
-    if source not in Case.Source.values:
+    if source not in SOURCES:
         raise ApplicationError(_("未知的来源。"), fields={"source": [_("未知的来源。")]})
     errors: dict[str, list[str]] = {}
     if len(item.external_id) > 128:
@@ -436,28 +425,22 @@ def report_prepare(
         errors["title"] = [_("标题不能超过 %(n)d 个字。") % {"n": MAX_TITLE}]
     if len(address) > MAX_ADDRESS:
         errors["address"] = [_("地址不能超过 256 个字。")]
-    if item.grade is not None and item.grade not in Category.Grade.values:
+    if item.grade is not None and item.grade not in GRADES:
         errors["grade"] = [_("等级只能是 1（特急）、2（紧急）或 3（一般）。")]
     if category is None or not category.active:
         errors["category"] = [_("请选择事件类别。")]
-    point = None
+    lng = lat = None
     crs = (item.crs or "wgs84").strip().lower()
-    # the batch converted and located its places in one go (_locate_batch)
-    hit = located.get((item.lng, item.lat, crs)) if located else None
     if item.lng is None or item.lat is None:
         if item.lng is not None or item.lat is not None:
             errors["location"] = [_("经度和纬度须同时提供。")]
         elif not address:
             errors["location"] = [_("请提供位置：在地图上选点或填写地址。")]
-    elif hit is not None:
-        point = hit[0]
     else:
         try:
-            point = to_storage_point(float(item.lng), float(item.lat), crs)
+            lng, lat = to_storage_lnglat(item.lng, item.lat, crs)
         except ApplicationError as exc:
             errors.update({k: [str(m) for m in v] for k, v in exc.fields.items()})
-        except (ValueError, TypeError, ValidationError):
-            errors["location"] = [_("坐标无效：经度应在 -180～180，纬度应在 -90～90。")]
     anonymous = bool(item.hotline and item.hotline.get("anonymous"))
     phone = ""
     if reporter.phone and not anonymous:
@@ -470,84 +453,153 @@ def report_prepare(
     if errors:
         raise ApplicationError(_("提交的内容有误，请检查标出的字段。"), fields=errors)
 
-    if hit is not None:
-        grid = hit[1]
-    else:
-        grid = grid_locate(point=point) if point is not None else None
-    town = town or _town()
-    node_path = grid.path if grid is not None else (town.path if town else "/")
-    outside = point is not None and grid is None and not town_contains(point=point)
-    warnings = []
-    if outside:
-        warnings.append(_("位置不在本镇辖区内，已标记为“辖区外”，由指挥中心研判。"))
-    now = timezone.now()
     grade = item.grade or category.default_grade
+    key = (category.id, grade)
+    plan = plans.get(key) if plans is not None else None
+    if plan is None:
+        plan = deadlines.deadlines_plan(
+            category=category,
+            grade=grade,
+            steps=deadlines.report_steps(grade),
+            start=now,
+            calendar=calendar if calendar is not None else deadlines.calendar_cached(now),
+            policies=policies if policies is not None else deadlines.policies_cached(),
+        )
+        if plans is not None:
+            plans[key] = plan
     extra = dict(item.extra or {})
-    if calendar is None:
-        calendar = deadlines.calendar_cached(now)
-    if policies is None:
-        policies = deadlines.policies_cached()
-    plan = deadlines.deadlines_plan(
-        category=category,
-        grade=grade,
-        steps=deadlines.report_steps(grade),
-        start=now,
-        calendar=calendar,
-        policies=policies,
-    )
     if "joint" in plan:
         extra["joint_due"] = plan["joint"].isoformat()
-    hotline_due = (item.hotline or {}).get("due_at")
-    case = Case(
-        source=source,
-        external_id=item.external_id,
-        category=category,
-        grade=grade,
-        title=title or category.name,
-        description=description,
-        location=point,
-        src_crs=crs,
-        address=address,
-        grid=grid,
-        node_path=node_path,
-        outside_jurisdiction=outside,
-        reporter_user=reporter.user,
+    user = reporter.user
+    values = {
+        "source": source,
+        "external_id": item.external_id,
+        "category_id": category.id,
+        "grade": grade,
+        "title": title or category.name,
+        "description": description,
+        "src_crs": crs,
+        "address": address,
+        "reporter_user_id": user.id if user is not None else None,
         # 12345 匿名: the hotline keeps who called; we keep nobody.
-        reporter_name="" if anonymous else (reporter.name or "").strip(),
-        reporter_phone_enc=pii.encrypt(phone) if phone else "",
-        reporter_phone_index=pii.blind_index(phone) if phone else "",
-        tracking_token=secrets.token_urlsafe(32),
-        reported_at=now,
-        register_due=plan.get("register"),
-        accept_due=plan.get("accept"),
-        arrive_due=plan.get("arrive"),
+        "reporter_name": "" if anonymous else (reporter.name or "").strip(),
+        "reporter_phone_enc": pii.encrypt(phone) if phone else "",
+        "reporter_phone_index": pii.blind_index(phone) if phone else "",
+        "tracking_token": newcases.tracking_token(),
+        "register_due": plan.get("register"),
+        "accept_due": plan.get("accept"),
+        "arrive_due": plan.get("arrive"),
         # 12345 sets its own 办理时限; the dispatch keeps it rather than counting anew.
-        resolve_due=hotline_due,
-        extra=extra,
-    )
-    case._report_warnings = warnings  # noqa: SLF001 (read back by case_report_many)
-    return case, warnings
-
-
-def _first_entry(case: Case, item: ReportInput) -> dict:
-    reporter = item.reporter or Reporter()
-    return {
-        "case": case,
-        "action": "report",
-        "actor": reporter.user,
-        "actor_label": reporter.label
-        or (Case.Source(case.source).label if reporter.user is None else ""),
-        "to_status": Case.Status.REPORTED,
-        "note": case.description[:200],
-        "location": case.location,
-        "data": {
-            "source": case.source,
-            "outside_jurisdiction": case.outside_jurisdiction,
-            "grid": case.grid.code if case.grid else None,
-        },
+        "resolve_due": (item.hotline or {}).get("due_at"),
+        "extra": extra,
+        # the first log entry
+        "actor_label": str(reporter.label)
+        if reporter.label
+        else ("" if user is not None else source_label(source)),
+        "note": description[:200],
         "client_action_id": item.client_action_id,
-        "at": case.reported_at,
     }
+    return newcases.NewCase(values=values, lng=lng, lat=lat, category=category)
+
+
+_CASE_FROM_ROW = [a for a in newcases.CASE_ROW if a not in ("category_id", "reporter_user_id")]
+
+
+def _case_built(row: newcases.NewCase, item: ReportInput) -> tuple[Case, CaseLog]:
+    """The written case and its first entry as model instances (one report: its caller answers
+    with the case, and photos and a 12345 order hang on it)."""
+    v = row.values
+    case = Case(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        reporter_user=(item.reporter or Reporter()).user,
+        location=Point(row.lng, row.lat, srid=settings.STORAGE_SRID)
+        if row.lng is not None
+        else None,
+        grid_id=row.grid_id,
+        node_path=row.node_path,
+        outside_jurisdiction=row.outside,
+        reported_at=row.reported_at,
+        **{a: v[a] for a in _CASE_FROM_ROW},
+    )
+    case._state.adding, case._state.db = False, connection.alias
+    entry = CaseLog(
+        id=row.entry_id,
+        case=case,
+        at=row.reported_at,
+        actor=case.reporter_user,
+        actor_label=v["actor_label"],
+        action="report",
+        to_status=Case.Status.REPORTED,
+        note=v["note"],
+        location=case.location,
+        data=_entry_data(row),
+        client_action_id=v["client_action_id"],
+    )
+    entry._state.adding, entry._state.db = False, connection.alias
+    return case, entry
+
+
+def _entry_data(row: newcases.NewCase) -> dict:
+    return {
+        "source": row.values["source"],
+        "outside_jurisdiction": row.outside,
+        "grid": row.grid_code,
+    }
+
+
+class _XY:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def _pushable(row: newcases.NewCase) -> SimpleNamespace:
+    """A new batch case's first entry as events.live reads it (entry_payload, groups_for),
+    without building model instances for a hundred rows."""
+    v = row.values
+    case = SimpleNamespace(
+        id=row.id,
+        number=row.number,
+        status=Case.Status.REPORTED.value,
+        category=row.category,
+        grade=v["grade"],
+        source=v["source"],
+        grid_id=row.grid_id,
+        handler_id=None,
+        address=v["address"],
+        location=_XY(row.lng, row.lat) if row.lng is not None else None,
+        reported_at=row.reported_at,
+        resolve_due=v["resolve_due"],
+        node_path=row.node_path,
+    )
+    return SimpleNamespace(
+        id=row.entry_id,
+        case=case,
+        at=row.reported_at,
+        action="report",
+        actor_id=None,
+        actor=None,
+        actor_label=v["actor_label"],
+        from_status="",
+        to_status=Case.Status.REPORTED.value,
+        note=v["note"],
+        data=_entry_data(row),
+    )
+
+
+def _after_commit(rows: list[newcases.NewCase], entries: list | None, *, outermost: bool) -> None:
+    """Push the new entries and wake routing. ``entries`` as built (None: build them from the
+    rows); inside a caller's transaction the cases may have changed since: read them back."""
+    from events.live import push_entries, push_entries_built
+
+    if outermost:
+        push_entries_built(entries if entries is not None else [_pushable(r) for r in rows])
+    else:
+        push_entries([r.entry_id for r in rows])
+    routing_wake()
 
 
 @transaction.atomic
@@ -557,10 +609,12 @@ def case_report_many(
     """Batch intake (webhooks): each item is answered in order with a ReportResult (created or
     existing) or the ApplicationError that refused it; a bad item never blocks the good ones.
 
-    Fast path: existing external ids in one query, cases, log entries and 12345 orders in one
-    INSERT each, the pushes in one go after commit. If a concurrent request inserted one of the
-    same external ids meanwhile, the bulk insert fails and the batch falls back to case_report
-    item by item, which settles every race through the unique index."""
+    Existing external ids in one query; the new cases and their first entries in one statement
+    (events.newcases), 12345 orders in one INSERT; the pushes in one go after commit. A new
+    case's result carries a light record (id, number and the written fields), not a model
+    instance. If a concurrent request inserted one of the same external ids meanwhile, the
+    statement fails and the batch falls back to case_report item by item, which settles every
+    race through the unique index."""
     outermost = len(connection.atomic_blocks) == 1  # only this function's own transaction
     results: list[ReportResult | ApplicationError | None] = [None] * len(items)
     valid = [(i, item) for i, item in enumerate(items) if isinstance(item, ReportInput)]
@@ -585,11 +639,12 @@ def case_report_many(
         else {}
     )
 
+    now = timezone.now()
     town = _town()
-    calendar = deadlines.calendar_cached(timezone.now())
+    calendar = deadlines.calendar_cached(now)
     policies = deadlines.policies_cached()
-    located = _locate_batch([item for _i, item in valid])
-    fresh: list[tuple[int, ReportInput, Case]] = []
+    plans: dict = {}
+    fresh: list[tuple[int, ReportInput, newcases.NewCase]] = []
     first_in_batch: dict[tuple, int] = {}
     duplicates: list[tuple[int, int]] = []  # (index, index of the first item with the same id)
     for i, item in valid:
@@ -609,22 +664,25 @@ def case_report_many(
             duplicates.append((i, twin))
             continue
         try:
-            case, _warnings = report_prepare(
-                item, town=town, calendar=calendar, policies=policies, located=located
-            )
+            row = report_row(item, now=now, calendar=calendar, policies=policies, plans=plans)
         except ApplicationError as exc:
             results[i] = exc
             continue
         for k in keys:
             first_in_batch[k] = i
-        fresh.append((i, item, case))
+        fresh.append((i, item, row))
 
     if fresh:
         written = False
         for attempt in range(BATCH_DEADLOCK_RETRIES + 1):
             try:
                 with transaction.atomic():
-                    _bulk_write(fresh, outermost=outermost)
+                    _batch_write(fresh, now=now, town_path=town.path if town else "/")
+                    transaction.on_commit(
+                        lambda: _after_commit(
+                            [r for _i, _it, r in fresh], None, outermost=outermost
+                        )
+                    )
                 written = True
                 break
             except IntegrityError:
@@ -634,27 +692,17 @@ def case_report_many(
                 )
                 break
             except OperationalError as exc:
-                # 40P01: a concurrent single report upserted the same rollup rows (the
-                # cockpit.screen.rollups trigger) in another order and PostgreSQL aborted this
-                # write. The savepoint is rolled back and the other one has gone on: write again.
+                # 40P01: a concurrent transaction changed the same rollup rows
+                # (cockpit.screen.rollups) in another order and PostgreSQL aborted this write.
+                # The savepoint is rolled back and the other one has gone on: write again.
                 if _pgcode(exc) != "40P01" or attempt == BATCH_DEADLOCK_RETRIES:
                     raise
                 log.info("batch intake deadlocked with a concurrent write; writing it again")
-                fresh = [
-                    (
-                        i,
-                        item,
-                        report_prepare(
-                            item, town=town, calendar=calendar, policies=policies, located=located
-                        )[0],
-                    )
-                    for i, item, _case in fresh
-                ]
         if written:
-            for i, _item, case in fresh:
-                results[i] = ReportResult(case, created=True, warnings=case._report_warnings)
+            for i, item, row in fresh:
+                results[i] = ReportResult(created=True, warnings=_warnings(row), row=row, item=item)
         else:
-            for i, item, _case in fresh:
+            for i, item, _row in fresh:
                 try:
                     with transaction.atomic():
                         results[i] = case_report(
@@ -664,104 +712,32 @@ def case_report_many(
                     results[i] = exc
     for i, twin in duplicates:
         first = results[twin]
-        results[i] = (
-            ReportResult(first.case, created=False) if isinstance(first, ReportResult) else first
-        )
+        results[i] = first.again() if isinstance(first, ReportResult) else first
     return results  # type: ignore[return-value]
-
-
-def _locate_batch(items: list[ReportInput]) -> dict:
-    """{(lng, lat, crs): (stored point, grid or None)} for every valid place in a batch, located
-    in one query; report_prepare takes the point and grid from here and checks any other place
-    itself."""
-    keys, points = [], []
-    for item in items:
-        if item.lng is None or item.lat is None:
-            continue
-        crs = (item.crs or "wgs84").strip().lower()
-        try:
-            point = to_storage_point(float(item.lng), float(item.lat), crs)
-        except (ApplicationError, ValueError, TypeError, ValidationError):
-            continue
-        keys.append((item.lng, item.lat, crs))
-        points.append(point)
-    grids = grid_locate_many(points=points)
-    return {k: (p, g) for k, p, g in zip(keys, points, grids, strict=True)}
 
 
 def _pgcode(exc: Exception) -> str | None:
     return getattr(exc.__cause__, "pgcode", None)
 
 
-_CASES_SQL = "INSERT INTO {table} ({cols}) VALUES %s RETURNING id, number".format(
-    table=Case._meta.db_table,
-    cols=", ".join(connection.ops.quote_name(f.column) for f in _CASE_FIELDS),
-)
-_ENTRIES_SQL = "INSERT INTO {table} (case_id, {cols}) VALUES %s RETURNING id".format(
-    table=CaseLog._meta.db_table,
-    cols=", ".join(connection.ops.quote_name(f.column) for f in _ENTRY_FIELDS),
-)
-
-
-def _bulk_write(fresh: list[tuple[int, "ReportInput", Case]], *, outermost: bool) -> None:
-    """The cases of a batch in one INSERT, their first log entries in another (the values as
-    _insert_report prepares them; RETURNING gives ids and numbers in the order of the rows).
-    The rollups follow by a statement trigger that upserts in key order, so concurrent batches
-    wait for each other's rollup rows instead of deadlocking."""
-    cases = [case for _i, _item, case in fresh]
-    with connection.cursor() as cursor:
-        returned = execute_values(
-            cursor.cursor,
-            _CASES_SQL,
-            [_db_values(case, _CASE_PREP) for case in cases],
-            page_size=len(cases),
-            fetch=True,
-        )
-        for case, (case_id, number) in zip(cases, returned, strict=True):
-            case.id, case.number = case_id, number
-            case._state.adding, case._state.db = False, connection.alias
-        entries = [CaseLog(**_entry_fields(case, item)) for _i, item, case in fresh]
-        ids = execute_values(
-            cursor.cursor,
-            _ENTRIES_SQL,
-            [[e.case_id, *_db_values(e, _ENTRY_PREP)] for e in entries],
-            page_size=len(entries),
-            fetch=True,
-        )
-    for entry, (entry_id,) in zip(entries, ids, strict=True):
-        entry.id = entry_id
-        entry._state.adding, entry._state.db = False, connection.alias
+def _batch_write(fresh: list, *, now: datetime, town_path: str) -> None:
+    """The batch's cases and entries (one statement), then its 12345 orders and photos."""
+    rows = [row for _i, _item, row in fresh]
+    newcases.cases_write(rows, now=now, town_path=town_path)
     HotlineOrder.objects.bulk_create(
-        [HotlineOrder(case=case, **item.hotline) for _i, item, case in fresh if item.hotline]
+        [HotlineOrder(case_id=row.id, **item.hotline) for _i, item, row in fresh if item.hotline]
     )
     saved: list[Attachment] = []
     try:
-        for (_i, item, case), entry in zip(fresh, entries, strict=True):
+        for _i, item, row in fresh:
             if item.photos:
+                case, entry = _case_built(row, item)
                 saved += _save_photos(
-                    case=case, photos=item.photos, stage="report", entry=entry, at=case.reported_at
+                    case=case, photos=item.photos, stage="report", entry=entry, at=now
                 )
     except BaseException:
         _delete_files(saved)
         raise
-
-    def after_commit():
-        from events.live import push_entries, push_entries_built
-
-        if outermost:
-            push_entries_built(entries)
-        else:  # the caller's transaction may have changed the cases since: read them back
-            push_entries([e.id for e in entries])
-        routing_wake()
-
-    transaction.on_commit(after_commit)
-
-
-def _entry_fields(case: Case, item: "ReportInput") -> dict:
-    fields = _first_entry(case, item)
-    fields["actor_label"] = fields["actor_label"] or ("" if fields["actor"] else _("系统"))
-    fields["data"] = fields["data"] or {}
-    return fields
 
 
 def _lock(case_id: int) -> Case:

@@ -98,8 +98,9 @@ def _check_range(lng: float, lat: float) -> tuple[float, float]:
     return lng, lat
 
 
-def to_storage_point(lng: float, lat: float, crs: str = WGS84) -> Point:
-    """A point as it is stored (settings.STORAGE_SRID, WGS84 lon/lat) from edge coordinates.
+def to_storage_lnglat(lng: float, lat: float, crs: str = WGS84) -> tuple[float, float]:
+    """(lng, lat) as stored (settings.STORAGE_SRID, WGS84) from edge coordinates, without
+    building a geometry (intake hands the numbers to SQL).
 
     Raises ApplicationError (fields lng / lat / crs) for coordinates out of range or an unknown
     coordinate system, so an API can answer 400 with the standard body.
@@ -112,4 +113,9 @@ def to_storage_point(lng: float, lat: float, crs: str = WGS84) -> Point:
     lng, lat = _check_range(lng, lat)
     if crs == GCJ02:
         lng, lat = gcj02_to_wgs84(lng, lat)
-    return Point(lng, lat, srid=settings.STORAGE_SRID)
+    return lng, lat
+
+
+def to_storage_point(lng: float, lat: float, crs: str = WGS84) -> Point:
+    """to_storage_lnglat as a Point in settings.STORAGE_SRID."""
+    return Point(*to_storage_lnglat(lng, lat, crs), srid=settings.STORAGE_SRID)

@@ -73,40 +73,6 @@ def grid_locate(*, point: Point) -> Node | None:
     return Node.from_db(connection.alias, [f.attname for f in _LOCATE_FIELDS], row)
 
 
-_LOCATE_MANY_SQL = (
-    "SELECT p.i, {cols} FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS p(x, y, i) "
-    "CROSS JOIN LATERAL (SELECT * FROM {table} WHERE kind = %s "
-    "AND ST_Covers(boundary, ST_SetSRID(ST_MakePoint(p.x, p.y), %s)) "
-    "ORDER BY code LIMIT 1) AS n"
-).format(
-    cols=", ".join("n." + connection.ops.quote_name(f.column) for f in _LOCATE_FIELDS),
-    table=connection.ops.quote_name(Node._meta.db_table),
-)
-
-
-def grid_locate_many(*, points: list[Point]) -> list[Node | None]:
-    """grid_locate for many points in one query (batch intake): the same probe and tie-break
-    per point, in order; None for a point outside every grid."""
-    found: list[Node | None] = [None] * len(points)
-    if not points:
-        return found
-    stored = [_storage(p) for p in points]
-    names = [f.attname for f in _LOCATE_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LOCATE_MANY_SQL,
-            [
-                [p.x for p in stored],
-                [p.y for p in stored],
-                Node.Kind.GRID.value,
-                settings.STORAGE_SRID,
-            ],
-        )
-        for row in cursor.fetchall():
-            found[row[0] - 1] = Node.from_db(connection.alias, names, row[1:])
-    return found
-
-
 def node_chain(*, node: Node) -> list[Node]:
     """The command chain from the town down to ``node`` (inclusive), in one query over the path ids."""
     ids = node.chain_ids() or [node.id]

@@ -415,3 +415,44 @@ def test_a_staff_report_with_bad_input_names_the_fields_and_stores_nothing(
     )
     assert r.status_code == 400 and "location" in r.json()["fields"]
     assert Case.objects.count() == 0 and media_files(media_root) == []
+
+
+@pytest.mark.parametrize(
+    "source,over,field,english",
+    [
+        ("12345", {"anonymous": "maybe"}, "anonymous", "Must be true or false."),
+        ("12345", {"due_at": "next friday"}, "due_at", None),
+        ("iot", {"value": "high"}, "value", "Must be a number."),
+        ("iot", {"grade": 1.5}, "grade", "Must be a whole number."),
+        ("iot", {"crs": "bd09"}, "crs", "Must be one of wgs84 / gcj02."),
+        ("video_ai", {"snapshot_url": "not a url"}, "snapshot_url", "Not a valid URL."),
+        ("video_ai", {"confidence": 1.2}, "confidence", "Must be at most 1.0."),
+        ("video_ai", {"camera_id": None}, "camera_id", "This field is required."),
+        ("110", {"incident_no": ["A", "B"]}, "incident_no", "Must be text."),
+    ],
+)
+def test_webhook_fields_are_checked_with_messages_in_both_languages(
+    town, categories, api, source_key, source, over, field, english
+):
+    """Webhook items are checked by hand (cockpit.checks), field by field, like the serializers
+    they replaced: a wrong type or value names its field, in Chinese and, asked, in English."""
+    base = {
+        "12345": {"order_no": "GD-1", "appeal_type": "投诉", "address": "兰里路 8 号"},
+        "iot": {"event_id": "E-1", "sensor_id": "S-1", "alarm_type": "smoke", "address": "x"},
+        "video_ai": {"event_id": "V-1", "camera_id": "C1", "detection_type": "garbage_pile",
+                     "address": "x"},
+        "110": {"incident_no": "110-1", "alarm_type": "dispute", "address": "x"},
+    }[source]  # fmt: skip
+    body = {**base, **over}
+    client, key = api(), source_key(source)
+    r = send(client, source, body, key)
+    assert r.status_code == 400, r.json()
+    messages = r.json()["fields"][field]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in "".join(messages)), messages
+    r = client.post(
+        f"/api/intake/{source}/", body, format="json", HTTP_X_API_KEY=key, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert r.status_code == 400
+    if english:
+        assert r.json()["fields"][field] == [english]
+    assert Case.objects.count() == 0

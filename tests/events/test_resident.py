@@ -426,3 +426,21 @@ def test_wrongly_typed_json_is_a_field_error_in_both_languages(
 def test_a_json_body_that_is_not_an_object_is_refused(town, categories, api):
     r = api().post("/api/report", ["06010"], format="json")
     assert r.status_code == 400 and "non_field_errors" in r.json()["fields"]
+
+
+def test_a_body_that_is_not_json_or_a_form_is_a_clear_error(town, categories, api):
+    """The resident endpoint is a plain Django view (no DRF): what DRF's parsers answered, it
+    answers itself — broken JSON 400, another content type 415, GET 405 — in both languages."""
+    client = api()
+    r = client.generic("POST", "/api/report", b'{"category": "06010",', "application/json")
+    assert r.status_code == 400 and "non_field_errors" in r.json()["fields"]
+    assert_chinese(r.json()["fields"]["non_field_errors"])
+    r = client.generic(
+        "POST", "/api/report", b"<report/>", "application/xml", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert (
+        r.status_code == 415 and r.json()["message"] == "Unsupported content type: application/xml."
+    )
+    r = client.get("/api/report")
+    assert r.status_code == 405 and r.json()["message"]
+    assert not Case.objects.exists()
