@@ -181,5 +181,19 @@ def check(data: dict, spec: dict[str, Field], errors: dict) -> dict:
                 errors[name] = [_("该字段是必填项。")]
             out[name] = f.default
             continue
-        out[name] = _CHECKS[f.kind](value, f, name, errors)
+        kind, cls = f.kind, type(value)
+        # the common cases inline (a batch of 500 items checks some 7,000 fields)
+        if kind == TEXT and cls is str:
+            value = value.strip()
+            if f.max_length is not None and len(value) > f.max_length:
+                errors[name] = [_("不能超过 %(n)d 个字符。") % {"n": f.max_length}]
+            out[name] = value
+        elif kind == NUMBER and (cls is float or cls is int) and math.isfinite(value):
+            if f.minimum is not None and value < f.minimum:
+                errors[name] = [_("不能小于 %(n)s。") % {"n": f.minimum}]
+            elif f.maximum is not None and value > f.maximum:
+                errors[name] = [_("不能大于 %(n)s。") % {"n": f.maximum}]
+            out[name] = float(value)
+        else:
+            out[name] = _CHECKS[kind](value, f, name, errors)
     return out

@@ -173,6 +173,7 @@ class Case(models.Model):
         blank=True,
         related_name="merged_cases",
         verbose_name=_("并入"),
+        db_index=False,  # case_merged_into: only the few merged cases
     )
     routed_at = models.DateTimeField(null=True, blank=True)
     routing = models.JSONField(_("派遣依据"), default=dict, blank=True)
@@ -221,7 +222,18 @@ class Case(models.Model):
                 condition=models.Q(routed_at__isnull=True),
                 name="case_unrouted",
             ),
-            models.Index(fields=["handler", "status"], name="case_handler_status"),
+            # Partial indexes leave out what every new case has (no handler, merged into none):
+            # an insert pays for neither.
+            models.Index(
+                fields=["handler", "status"],
+                condition=models.Q(handler__isnull=False),
+                name="case_handler_status",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=models.Q(merged_into__isnull=False),
+                name="case_merged_into",
+            ),
             # deduplication: open cases of one category near a point
             models.Index(fields=["category", "status"], name="case_category_status"),
         ]
@@ -253,13 +265,21 @@ class CaseLog(models.Model):
     location = models.PointField(srid=settings.STORAGE_SRID, null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     # An id made on the phone for an offline action: the same id sent twice is one action.
-    client_action_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Unique where given (a partial index: most entries have none and cost it nothing).
+    client_action_id = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         verbose_name = _("事件日志")
         verbose_name_plural = _("事件日志")
         ordering = ["id"]
         indexes = [models.Index(fields=["case", "id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_action_id"],
+                condition=models.Q(client_action_id__isnull=False),
+                name="caselog_client_action_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.id} {self.action}"

@@ -96,7 +96,7 @@ def _column_list(fields: dict, names) -> str:
 # The statement's parameters, in order: $1 the rows (JSON), $2 now, $3 the town's path, $4 the
 # storage SRID, then one per constant column.
 _PARAM_TYPES = (
-    ["jsonb", "timestamptz", "text", "integer"]
+    ["json", "timestamptz", "text", "integer"]
     + [_db_type(_case_fields[a]) for a in _CASE_CONSTANT]
     + [_db_type(_entry_fields[a]) for a in _ENTRY_CONSTANT]
 )
@@ -137,7 +137,7 @@ WITH i AS MATERIALIZED (
   SELECT x.*, nextval('{sequence.replace("'", "''")}'::regclass) AS id,
          CASE WHEN x.lng IS NULL OR x.lat IS NULL THEN NULL
               ELSE ST_SetSRID(ST_MakePoint(x.lng, x.lat), $4) END AS pt
-  FROM jsonb_to_recordset($1) AS x({record})
+  FROM json_to_recordset($1) AS x({record})
 ), l AS MATERIALIZED (
   SELECT i.*, g.id AS grid_id, g.path AS grid_path, g.code AS grid_code,
          CASE WHEN i.pt IS NULL OR g.id IS NOT NULL THEN false

@@ -602,6 +602,11 @@ def _after_commit(rows: list[newcases.NewCase], entries: list | None, *, outermo
     routing_wake()
 
 
+_KNOWN_IDS_SQL = (
+    f"SELECT external_id FROM {Case._meta.db_table} WHERE source = %s AND external_id = ANY(%s)"
+)
+
+
 @transaction.atomic
 def case_report_many(
     *, items: list[ReportInput | ApplicationError]
@@ -627,8 +632,13 @@ def case_report_many(
         if item.external_id:
             by_source.setdefault(item.source, []).append(item.external_id)
     for source, ids in by_source.items():
-        for case in Case.objects.filter(source=source, external_id__in=ids):
-            found[(source, case.external_id)] = case
+        # Mostly none are known: ask which with one light query, load only those.
+        with connection.cursor() as cursor:
+            cursor.execute(_KNOWN_IDS_SQL, [source, ids])
+            known = [external_id for (external_id,) in cursor.fetchall()]
+        if known:
+            for case in Case.objects.filter(source=source, external_id__in=known):
+                found[(source, case.external_id)] = case
     action_ids = [item.client_action_id for _i, item in valid if item.client_action_id]
     found_actions = (
         {

@@ -102,7 +102,11 @@ def source_key_check(*, raw_key: str, source: str | None = None, request=None) -
         )
         raise ApplicationError(_("接口密钥无效或已吊销。"), status_code=403)
     now = timezone.now()
-    SourceKey.objects.filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY), pk=key.pk
-    ).update(last_used_at=now)
+    if key.last_used_at is None or key.last_used_at < now - LAST_USED_GRANULARITY:
+        # at most once per LAST_USED_GRANULARITY, and only then a write (a busy webhook posts
+        # many times a second); the condition again in SQL, for concurrent requests
+        SourceKey.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY),
+            pk=key.pk,
+        ).update(last_used_at=now)
     return key
