@@ -9,6 +9,7 @@ after the last seq it saw, so a lost push (Redis down, a dropped socket) is neve
 """
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -19,6 +20,7 @@ from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.utils.translation import get_language
 
+from cockpit import redisclient
 from events.models import Case, CaseLog
 from events.workflow import action_label
 
@@ -147,9 +149,9 @@ def publish(messages: list[tuple[list[str], dict]]) -> None:
     if not messages:
         return
     layer = get_channel_layer()
-    client = _sync_client(layer)
-    if client is not None:
-        _publish_sync(layer, client, messages)
+    address = _sync_client(layer)
+    if address is not None:
+        _publish_sync(layer, address, messages)
         return
     future = asyncio.run_coroutine_threadsafe(_send_all(messages), _publisher_loop())
     try:
@@ -159,12 +161,12 @@ def publish(messages: list[tuple[list[str], dict]]) -> None:
         raise
 
 
-# The plain Redis layer (one host, as here) is written to directly with a synchronous client
-# in two round trips per publish: one script gives the members of every group (dropping those
-# past group_expiry), one pipeline delivers every message to every member channel (dropping
-# messages past expiry first). Same keys, same checks and the layer's own serialisation
-# (_group_key, _map_channel_keys_to_connection) as channels_redis 4's group_send, without an
-# event loop and without a dozen commands per push (packing them was most of a push's CPU).
+# The plain Redis layer (one host, as here) is written to directly, on the thread's own
+# connection (cockpit.redisclient.exchange), in two round trips per publish: one script gives
+# the members of every group (dropping those past group_expiry), one batch of scripts delivers
+# every message to every member channel (dropping messages past expiry first). Same keys, same
+# checks and the layer's own serialisation (_group_key, _map_channel_keys_to_connection) as
+# channels_redis 4's group_send, without an event loop and without a dozen commands per push.
 _GROUP_MEMBERS_LUA = """
     local members = {}
     for i=1,#KEYS do
@@ -189,52 +191,45 @@ _GROUP_SEND_LUA = """
     end
     return over_capacity
 """
-_sync_clients: dict[str, tuple] = {}
+_GROUP_MEMBERS_SHA = hashlib.sha1(_GROUP_MEMBERS_LUA.encode()).hexdigest()
+_GROUP_SEND_SHA = hashlib.sha1(_GROUP_SEND_LUA.encode()).hexdigest()
+_SCRIPTS = {_GROUP_MEMBERS_SHA: _GROUP_MEMBERS_LUA, _GROUP_SEND_SHA: _GROUP_SEND_LUA}
 
 
-def _sync_client(layer) -> tuple | None:
-    """(client, members script, send script) for a plain single-host RedisChannelLayer, else
-    None (the event-loop path serves any other layer)."""
+def _sync_client(layer) -> str | None:
+    """The Redis address of a plain single-host RedisChannelLayer, else None (the event-loop
+    path serves any other layer)."""
     if type(layer) is not RedisChannelLayer or layer.ring_size != 1:
         return None
     host = layer.hosts[0]
     if set(host) != {"address"}:
         return None
-    found = _sync_clients.get(host["address"])
-    if found is None:
-        client = redis.Redis.from_url(
-            host["address"], socket_timeout=PUBLISH_TIMEOUT, socket_connect_timeout=2
-        )
-        send = client.register_script(_GROUP_SEND_LUA)
-        client.script_load(_GROUP_SEND_LUA)  # evalsha'd in pipelines (_deliver)
-        found = _sync_clients[host["address"]] = (
-            client,
-            client.register_script(_GROUP_MEMBERS_LUA),
-            send,
-        )
-    return found
+    return host["address"]
 
 
-def _publish_sync(layer, client_scripts, messages: list[tuple[list[str], dict]]) -> None:
-    client, members_script, send_script = client_scripts
+def _scripts_run(address: str, commands: list[tuple]) -> list:
+    """EVALSHA commands in one round trip (cockpit.redisclient.exchange); a script Redis does
+    not know (it restarted) is loaded and the commands are sent again."""
+    replies = redisclient.exchange(commands, url=address, timeout=PUBLISH_TIMEOUT)
+    if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+        redisclient.exchange([("SCRIPT", "LOAD", _SCRIPTS[c[1]]) for c in commands], url=address)
+        replies = redisclient.exchange(commands, url=address, timeout=PUBLISH_TIMEOUT)
+    for r in replies:
+        if isinstance(r, Exception):
+            raise r
+    return replies
+
+
+def _publish_sync(layer, address: str, messages: list[tuple[list[str], dict]]) -> None:
     groups = list(dict.fromkeys(g for names, _m in messages for g in names))
     now = time.time()
-    replies = members_script(
-        keys=[layer._group_key(g) for g in groups],  # noqa: SLF001 (the layer's own key format)
-        args=[int(now) - layer.group_expiry],
+    keys = [layer._group_key(g) for g in groups]  # noqa: SLF001 (the layer's own key format)
+    (replies,) = _scripts_run(
+        address,
+        [("EVALSHA", _GROUP_MEMBERS_SHA, len(keys), *keys, int(now) - layer.group_expiry)],
     )
     members = {g: [c.decode("utf8") for c in replies[i]] for i, g in enumerate(groups)}
-    try:
-        _deliver(client, send_script, layer, messages, members, now)
-    except redis.exceptions.NoScriptError:  # Redis restarted and forgot it: load, send again
-        send_script.sha = client.script_load(_GROUP_SEND_LUA)
-        _deliver(client, send_script, layer, messages, members, now)
-
-
-def _deliver(client, send_script, layer, messages, members: dict, now: float) -> None:
-    # EVALSHA by hand: a Script object in a pipeline costs a SCRIPT EXISTS round trip each time.
-    pipe = client.pipeline(transaction=False)
-    queued = False
+    commands = []
     for names, message in messages:
         for group in names:
             if not members[group]:
@@ -242,13 +237,15 @@ def _deliver(client, send_script, layer, messages, members: dict, now: float) ->
             by_connection, key_message, key_capacity = layer._map_channel_keys_to_connection(  # noqa: SLF001
                 members[group], message
             )
-            for keys in by_connection.values():
-                args = [key_message[k] for k in keys] + [key_capacity[k] for k in keys]
+            for channel_keys in by_connection.values():
+                args = [key_message[k] for k in channel_keys]
+                args += [key_capacity[k] for k in channel_keys]
                 args += [int(now) - int(layer.expiry), now, layer.expiry]
-                pipe.evalsha(send_script.sha, len(keys), *keys, *args)
-                queued = True
-    if queued:
-        pipe.execute()
+                commands.append(
+                    ("EVALSHA", _GROUP_SEND_SHA, len(channel_keys), *channel_keys, *args)
+                )
+    if commands:
+        _scripts_run(address, commands)
 
 
 # What a reporter sees on the tracking page and its websocket (/ws/track/<token>/): status

@@ -1,7 +1,7 @@
 """Fixed-window rate limits in Redis for the resident endpoints (no login there).
 
-A limit is "count/seconds" in settings. One round trip per limit (INCR and EXPIRE pipelined on
-the process's own client, cockpit.redisclient). The limiter fails OPEN: if Redis is down a
+A limit is "count/seconds" in settings. One round trip per limit (INCR and EXPIRE together,
+cockpit.redisclient.exchange). The limiter fails OPEN: if Redis is down a
 report is taken without counting — never lose a report because of the limiter.
 """
 
@@ -27,10 +27,9 @@ def rate_hit(*, scope: str, key: str, limit: str) -> bool:
         return False
     bucket = redisclient.key(f"rl:{scope}:{key}:{int(time.time() // window)}")
     try:
-        pipe = redisclient.client().pipeline(transaction=False)
-        pipe.incr(bucket)
-        pipe.expire(bucket, window + 1)
-        used, _ok = pipe.execute()
+        used, _ok = redisclient.exchange([("INCR", bucket), ("EXPIRE", bucket, window + 1)])
+        if isinstance(used, Exception):
+            raise used
     except Exception:  # Redis unreachable or misbehaving: take the request, say so in the log
         log.warning("rate limiter unavailable; request of %s not counted", scope)
         return False

@@ -160,12 +160,14 @@ def routing_wake() -> None:
 
     flag = redisclient.key(ROUTE_WAKE_FLAG)
     try:
-        client = redisclient.client()
-        if client.set(flag, 1, nx=True, ex=ROUTE_WAKE_TTL):
+        (was_set,) = redisclient.exchange([("SET", flag, 1, "NX", "EX", ROUTE_WAKE_TTL)])
+        if isinstance(was_set, Exception):
+            raise was_set
+        if was_set:
             try:
                 celery_app.send_task(ROUTE_PENDING_TASK)
             except Exception:
-                client.delete(flag)  # the next report tries again
+                redisclient.exchange([("DEL", flag)])  # the next report tries again
                 raise
     except Exception:
         log.warning("routing wake-up not sent (Redis or broker down); the sweeper will route")
