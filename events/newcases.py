@@ -8,7 +8,7 @@ no geometry object, no query). One SQL statement then takes all the rows as a JS
   covers it (else the case is flagged "outside jurisdiction", never dropped);
 - numbers the cases (the column's default, events.migrations_sql) and inserts them;
 - appends each case's first log entry, with the grid's code in its data;
-and answers, per row in input order: id, number, entry id, grid id, path and code, outside.
+and answers, per row in input order: id, number, entry id, grid id, path, code and name, outside.
 Any column this module does not set takes the model field's default, so a field added to Case
 or CaseLog is written without a change here.
 
@@ -139,12 +139,12 @@ WITH i AS MATERIALIZED (
               ELSE ST_SetSRID(ST_MakePoint(x.lng, x.lat), $4) END AS pt
   FROM json_to_recordset($1) AS x({record})
 ), l AS MATERIALIZED (
-  SELECT i.*, g.id AS grid_id, g.path AS grid_path, g.code AS grid_code,
+  SELECT i.*, g.id AS grid_id, g.path AS grid_path, g.code AS grid_code, g.name AS grid_name,
          CASE WHEN i.pt IS NULL OR g.id IS NOT NULL THEN false
               ELSE NOT EXISTS (SELECT 1 FROM {node} t WHERE t.kind = '{town_kind}'
                                AND ST_Covers(t.boundary, i.pt)) END AS outside
   FROM i LEFT JOIN LATERAL (
-    SELECT n.id, n.path, n.code FROM {node} n
+    SELECT n.id, n.path, n.code, n.name FROM {node} n
     WHERE n.kind = '{grid_kind}' AND ST_Covers(n.boundary, i.pt)
     ORDER BY n.code LIMIT 1) g ON true
 ), c AS (
@@ -156,7 +156,7 @@ WITH i AS MATERIALIZED (
   SELECT {", ".join(entry_expr(a) for a in entry_columns)} FROM l ORDER BY l.ord
   RETURNING id, case_id
 )
-SELECT l.ord, l.id, c.number, e.id, l.grid_id, l.grid_path, l.grid_code, l.outside
+SELECT l.ord, l.id, c.number, e.id, l.grid_id, l.grid_path, l.grid_code, l.grid_name, l.outside
 FROM l JOIN c ON c.id = l.id JOIN e ON e.case_id = l.id ORDER BY l.ord"""
 
 
@@ -178,6 +178,7 @@ class NewCase:
     grid_id: int | None = None
     grid_path: str | None = None
     grid_code: str | None = None
+    grid_name: str | None = None
     outside: bool = False
     node_path: str = ""
 
@@ -265,14 +266,9 @@ def cases_write(rows: list[NewCase], *, now: datetime, town_path: str) -> None:
         _prepare(cursor)
         cursor.execute(_EXECUTE, params)
         answered = cursor.fetchall()
-    for ord_, case_id, number, entry_id, grid_id, grid_path, grid_code, outside in answered:
+    for ord_, case_id, number, entry_id, *place, outside in answered:
         row = rows[ord_]
-        row.id, row.number, row.entry_id = case_id, number, entry_id
-        row.grid_id, row.grid_path, row.grid_code, row.outside = (
-            grid_id,
-            grid_path,
-            grid_code,
-            outside,
-        )
-        row.node_path = grid_path or town_path
+        row.id, row.number, row.entry_id, row.outside = case_id, number, entry_id, outside
+        row.grid_id, row.grid_path, row.grid_code, row.grid_name = place
+        row.node_path = row.grid_path or town_path
         row.reported_at = now

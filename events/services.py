@@ -519,7 +519,13 @@ def _case_built(row: newcases.NewCase, item: ReportInput) -> tuple[Case, CaseLog
         location=Point(row.lng, row.lat, srid=settings.STORAGE_SRID)
         if row.lng is not None
         else None,
-        grid_id=row.grid_id,
+        grid=Node.from_db(
+            connection.alias,
+            ["id", "code", "name", "path"],
+            [row.grid_id, row.grid_code, row.grid_name, row.grid_path],
+        )
+        if row.grid_id is not None
+        else None,
         node_path=row.node_path,
         outside_jurisdiction=row.outside,
         reported_at=row.reported_at,
