@@ -71,6 +71,7 @@ _CASE_SQL = {
     "reported_at": "$2",
 }
 _ENTRY_SQL = {
+    "id": "l.entry_id",
     "case_id": "l.id",
     "at": "$2",
     "actor_id": "l.reporter_user_id",
@@ -84,9 +85,7 @@ _ENTRY_CONSTANTS = {"action": "report", "from_status": "", "to_status": Case.Sta
 _CASE_CONSTANT = [
     a for a in _case_fields if a not in _CASE_SQL and a not in CASE_ROW and a != "number"
 ]
-_ENTRY_CONSTANT = [
-    a for a in _entry_fields if a not in _ENTRY_SQL and a not in ENTRY_ROW and a != "id"
-]
+_ENTRY_CONSTANT = [a for a in _entry_fields if a not in _ENTRY_SQL and a not in ENTRY_ROW]
 
 
 def _column_list(fields: dict, names) -> str:
@@ -106,16 +105,18 @@ _CONSTANT_PARAM = {
 }
 
 
-def _statement(sequence: str) -> str:
-    """The write, with $n parameters (see _PARAM_TYPES); ``sequence``: the case ids' sequence."""
+def _statement(case_sequence: str, entry_sequence: str, number_default: str) -> str:
+    """The write, with $n parameters (see _PARAM_TYPES). The ids of cases and entries and the
+    case numbers (``number_default``: the column's own default) are drawn in the first step, so
+    the inserts need no RETURNING and the answer no join back to them."""
     grid_kind, town_kind = Node.Kind.GRID.value, Node.Kind.TOWN.value
-    case_columns = [a for a in _case_fields if a != "number"]
-    entry_columns = [a for a in _entry_fields if a != "id"]
+    case_columns = list(_case_fields)
+    entry_columns = list(_entry_fields)
 
     def case_expr(a: str) -> str:
         if a in _CASE_SQL:
             return _CASE_SQL[a]
-        if a in CASE_ROW:
+        if a in CASE_ROW or a == "number":
             return f"l.{_q(a)}"
         return f"${_CONSTANT_PARAM[('c', a)]}::{_db_type(_case_fields[a])}"
 
@@ -126,6 +127,9 @@ def _statement(sequence: str) -> str:
             return f"l.{_q(a)}"
         return f"${_CONSTANT_PARAM[('e', a)]}::{_db_type(_entry_fields[a])}"
 
+    def literal(name: str) -> str:
+        return "'" + name.replace("'", "''") + "'"
+
     record = ", ".join(
         ["ord int", "lng float8", "lat float8"]
         + [f"{_q(a)} {_db_type(_case_fields[a])}" for a in CASE_ROW]
@@ -134,7 +138,9 @@ def _statement(sequence: str) -> str:
     node = _q(Node._meta.db_table)
     return f"""
 WITH i AS MATERIALIZED (
-  SELECT x.*, nextval('{sequence.replace("'", "''")}'::regclass) AS id,
+  SELECT x.*, nextval({literal(case_sequence)}::regclass) AS id,
+         nextval({literal(entry_sequence)}::regclass) AS entry_id,
+         {number_default} AS number,
          CASE WHEN x.lng IS NULL OR x.lat IS NULL THEN NULL
               ELSE ST_SetSRID(ST_MakePoint(x.lng, x.lat), $4) END AS pt
   FROM json_to_recordset($1) AS x({record})
@@ -149,15 +155,14 @@ WITH i AS MATERIALIZED (
     ORDER BY n.code LIMIT 1) g ON true
 ), c AS (
   INSERT INTO {_q(Case._meta.db_table)} ({_column_list(_case_fields, case_columns)})
-  SELECT {", ".join(case_expr(a) for a in case_columns)} FROM l ORDER BY l.ord
-  RETURNING id, number
+  SELECT {", ".join(case_expr(a) for a in case_columns)} FROM l
 ), e AS (
   INSERT INTO {_q(CaseLog._meta.db_table)} ({_column_list(_entry_fields, entry_columns)})
-  SELECT {", ".join(entry_expr(a) for a in entry_columns)} FROM l ORDER BY l.ord
-  RETURNING id, case_id
+  SELECT {", ".join(entry_expr(a) for a in entry_columns)} FROM l
 )
-SELECT l.ord, l.id, c.number, e.id, l.grid_id, l.grid_path, l.grid_code, l.grid_name, l.outside
-FROM l JOIN c ON c.id = l.id JOIN e ON e.case_id = l.id ORDER BY l.ord"""
+SELECT l.ord, l.id, l.number, l.entry_id, l.grid_id, l.grid_path, l.grid_code, l.grid_name,
+       l.outside
+FROM l"""
 
 
 STATEMENT = "events_newcases_write"
@@ -198,13 +203,27 @@ def _json_default(value):
 _prepared: "weakref.WeakSet" = weakref.WeakSet()
 
 
+_SEQUENCE_SQL = "SELECT pg_get_serial_sequence(%s, 'id')"
+_DEFAULT_SQL = (
+    "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a"
+    " ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = %s::regclass"
+    " AND a.attname = %s"
+)
+
+
 def _prepare(cursor) -> None:
     raw = connection.connection
     if raw in _prepared:
         return
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [_q(Case._meta.db_table)])
-    sequence = cursor.fetchone()[0]
-    cursor.execute(f"PREPARE {STATEMENT} ({', '.join(_PARAM_TYPES)}) AS {_statement(sequence)}")
+    found = []
+    for model in (Case, CaseLog):
+        cursor.execute(_SEQUENCE_SQL, [_q(model._meta.db_table)])
+        found.append(cursor.fetchone()[0])
+    cursor.execute(_DEFAULT_SQL, [_q(Case._meta.db_table), _case_fields["number"].column])
+    number_default = cursor.fetchone()[0]
+    cursor.execute(
+        f"PREPARE {STATEMENT} ({', '.join(_PARAM_TYPES)}) AS {_statement(*found, number_default)}"
+    )
     _prepared.add(raw)
 
 

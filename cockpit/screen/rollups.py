@@ -8,8 +8,8 @@ reads tables of a few thousand rows a day instead of scanning a million cases.
 
 Two triggers, one per kind of write:
 - ``cockpit_case_rollup_insert`` — AFTER INSERT, FOR EACH STATEMENT, with the inserted rows as a
-  transition table: one set-based upsert per rollup table (GROUP BY the rollup's key), so a
-  batch of a hundred cases costs five statements, not four hundred. Each upsert feeds its rows
+  transition table: one statement upserts every rollup table set-based (GROUP BY the rollup's
+  key), so a batch of a hundred cases costs one statement, not four hundred. Each upsert feeds its rows
   in the order of the table's conflict key: concurrent batches then lock the rollup rows they
   share in the same order, table after table, and wait for each other instead of deadlocking.
 - ``cockpit_case_rollup`` — AFTER UPDATE OR DELETE, FOR EACH ROW: transitions and edits move a
@@ -57,57 +57,59 @@ CREATE TRIGGER cockpit_case_truncate AFTER TRUNCATE ON events_case
 FOR EACH STATEMENT EXECUTE FUNCTION cockpit_case_truncated();
 """
 
-# The INSERT side, set-based: one upsert per rollup table for a whole statement's rows (the same
-# columns and rules as cockpit_case_rollup's INSERT path). Every upsert feeds its rows ORDER BY
-# its conflict key, so two statements lock the rollup rows they share in one order (no
-# deadlock), and GROUP BY makes each key appear once (ON CONFLICT may touch a row only once).
+# The INSERT side, set-based: one statement upserts every rollup table for a whole INSERT's rows
+# (the same columns and rules as cockpit_case_rollup's INSERT path). One statement rather than
+# one per table: for a single report the five executor start-ups cost more than the counting.
+# Every upsert feeds its rows ORDER BY its conflict key and the tables are always written in the
+# same order (one statement text, one plan), so two inserts lock the rollup rows they share in
+# one order (no deadlock); GROUP BY makes each key appear once (ON CONFLICT may touch a row only
+# once). An INSERT of no rows (… ON CONFLICT DO NOTHING) upserts nothing.
 INSERT_SQL = f"""
 CREATE OR REPLACE FUNCTION cockpit_case_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('cockpit.rollups_paused', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM new_rows) THEN  -- e.g. INSERT … ON CONFLICT DO NOTHING
-    RETURN NULL;
-  END IF;
 
-  INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade, n)
-  SELECT cockpit_day(r.reported_at), r.node_path, r.source, r.category_id, r.status, r.grade,
-         count(*)
-    FROM new_rows r GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (day, node_path, source, category_id, status, grade)
-  DO UPDATE SET n = t.n + EXCLUDED.n;
-
-  INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, n)
-  SELECT cockpit_day(r.reported_at), r.node_path, r.status, r.grade, count(*)
-    FROM new_rows r GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (day, node_path, status, grade) DO UPDATE SET n = t.n + EXCLUDED.n;
-
-  INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, n)
-  SELECT cockpit_day(r.reported_at), r.node_path,
-         floor(ST_X(r.location) / {HEAT_CELL_DEG})::int,
-         floor(ST_Y(r.location) / {HEAT_CELL_DEG})::int, count(*)
-    FROM new_rows r WHERE r.location IS NOT NULL
-   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (day, node_path, cx, cy) DO UPDATE SET n = t.n + EXCLUDED.n;
-
+  WITH r AS MATERIALIZED (
+    SELECT n.*, cockpit_day(n.reported_at) AS day FROM new_rows n
+  ), daily AS (
+    INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade, n)
+    SELECT r.day, r.node_path, r.source, r.category_id, r.status, r.grade, count(*)
+      FROM r GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (day, node_path, source, category_id, status, grade)
+    DO UPDATE SET n = t.n + EXCLUDED.n
+  ), daygrid AS (
+    INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, n)
+    SELECT r.day, r.node_path, r.status, r.grade, count(*)
+      FROM r GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (day, node_path, status, grade) DO UPDATE SET n = t.n + EXCLUDED.n
+  ), heat AS (
+    INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, n)
+    SELECT r.day, r.node_path,
+           floor(ST_X(r.location) / {HEAT_CELL_DEG})::int,
+           floor(ST_Y(r.location) / {HEAT_CELL_DEG})::int, count(*)
+      FROM r WHERE r.location IS NOT NULL
+     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (day, node_path, cx, cy) DO UPDATE SET n = t.n + EXCLUDED.n
+  ), closure AS (
+    INSERT INTO cockpit_caseclosure AS t (case_id, day, node_path, category_id, minutes, late)
+    SELECT r.id, cockpit_day(r.closed_at), r.node_path, r.category_id,
+           GREATEST(0, extract(epoch FROM r.closed_at - r.reported_at) / 60.0),
+           COALESCE(r.resolved_at > r.resolve_due, false)
+      FROM r WHERE r.status = 'closed' AND r.closed_at IS NOT NULL ORDER BY r.id
+    ON CONFLICT (case_id) DO UPDATE SET day = EXCLUDED.day, node_path = EXCLUDED.node_path,
+      category_id = EXCLUDED.category_id, minutes = EXCLUDED.minutes, late = EXCLUDED.late
+  )
   INSERT INTO cockpit_caseopen AS t (case_id, node_path, grid_id, source, category_id, status,
                                      grade, reported_at, due_at, lng, lat)
   SELECT r.id, r.node_path, r.grid_id, r.source, r.category_id, r.status, r.grade,
          r.reported_at, {DUE_EXPR.format(c="r")}, ST_X(r.location), ST_Y(r.location)
-    FROM new_rows r WHERE r.status = ANY({OPEN_STATUSES_SQL}) ORDER BY r.id
+    FROM r WHERE r.status = ANY({OPEN_STATUSES_SQL}) ORDER BY r.id
   ON CONFLICT (case_id) DO UPDATE SET node_path = EXCLUDED.node_path,
     grid_id = EXCLUDED.grid_id, source = EXCLUDED.source, category_id = EXCLUDED.category_id,
     status = EXCLUDED.status, grade = EXCLUDED.grade, reported_at = EXCLUDED.reported_at,
     due_at = EXCLUDED.due_at, lng = EXCLUDED.lng, lat = EXCLUDED.lat;
-
-  INSERT INTO cockpit_caseclosure AS t (case_id, day, node_path, category_id, minutes, late)
-  SELECT r.id, cockpit_day(r.closed_at), r.node_path, r.category_id,
-         GREATEST(0, extract(epoch FROM r.closed_at - r.reported_at) / 60.0),
-         COALESCE(r.resolved_at > r.resolve_due, false)
-    FROM new_rows r WHERE r.status = 'closed' AND r.closed_at IS NOT NULL ORDER BY r.id
-  ON CONFLICT (case_id) DO UPDATE SET day = EXCLUDED.day, node_path = EXCLUDED.node_path,
-    category_id = EXCLUDED.category_id, minutes = EXCLUDED.minutes, late = EXCLUDED.late;
   RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS cockpit_case_rollup_insert ON events_case;
