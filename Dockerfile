@@ -1,4 +1,4 @@
-# Production image: web (gunicorn, WSGI), ws (daphne, ASGI), worker and beat all run from it.
+# Production image: web (granian, WSGI), ws (daphne, ASGI), worker and beat all run from it.
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update \
@@ -17,4 +17,4 @@ RUN find . -name django.po -path '*/locale/*' -execdir msgfmt -o django.mo djang
 RUN useradd --system --home /app cockpit && mkdir -p /app/var && chown cockpit /app/var
 USER cockpit
 EXPOSE 8000 8001
-CMD ["gunicorn", "cockpit.wsgi:application", "-b", "0.0.0.0:8000", "-k", "gthread", "-w", "4", "--threads", "4"]
+CMD ["granian", "--interface", "wsgi", "cockpit.wsgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--blocking-threads", "4", "--blocking-threads-idle-timeout", "600"]

@@ -2,7 +2,7 @@
 
 One run measures the baselines and everything built on them against a database of its own
 (``cockpit_bench`` on the same server, migrated, with the demo town's territory only), with its
-own gunicorn (HTTP), daphne (websockets) and Celery worker started on free ports, and prints ONE
+own granian (HTTP), daphne (websockets) and Celery worker started on free ports, and prints ONE
 table. The demo town's data and a running ``make run`` are never touched: the bench's queue,
 channel prefix and cache keys carry the run id ``bench`` (``COCKPIT_TEST_RUN_ID``).
 
@@ -23,7 +23,7 @@ after ``b_`` matches) selects some of them. Optional module attributes: ``TITLE`
   (raw single-row INSERT, rows/s), ``"insert_batch"`` (raw batched INSERT, rows/s),
   ``"locate_orm"`` / ``"locate_sql"`` (points located in grids, points/s).
   ``ctx.ratio_row(...)`` builds a Row that compares a value with a baseline and a target.
-- ``ctx.web()``, ``ctx.ws()``, ``ctx.worker()`` — the production serving setup (gunicorn gthread
+- ``ctx.web()``, ``ctx.ws()``, ``ctx.worker()`` — the production serving setup (granian WSGI
   WSGI, daphne ASGI for websockets, a Celery worker), started once on first use and stopped at
   the end of the run; ``.url`` is the base URL. ``ctx.queue_drain()`` waits for the worker.
 - ``ctx.points`` (WGS84 lng/lat inside grids), ``ctx.category_codes``, ``ctx.login(role)`` (a

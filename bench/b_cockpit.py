@@ -1,6 +1,6 @@
 """The cockpit at a year's scale: 1,000,000 cases over 365 days and 11,000 site points
 (bench/gen_cases.py). Every big-screen data endpoint is timed over HTTP against the production
-serving setup (gunicorn), p95 of sequential requests, target < 50 ms; the z14 vector tile
+serving setup (granian), p95 of sequential requests, target < 50 ms; the z14 vector tile
 (uncached, straight from ST_AsMVT) target < 20 ms. Beside each, the naive raw SQL that would
 answer the same question from events_case, timed in the same run on the same data.
 """

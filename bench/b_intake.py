@@ -1,8 +1,8 @@
-"""Intake over HTTP against the production serving setup (gunicorn gthread + daphne + a worker).
+"""Intake over HTTP against the production serving setup (granian WSGI + daphne + a worker).
 
 - resident reports (POST /api/report, 随手拍 without photo) and grid-worker reports
   (POST /api/cases/, session + CSRF), one report per request, closed loop with as many clients as
-  gunicorn has threads: reports/s, as a share of the raw single-row INSERT rate (target ≥ 15 %);
+  the web server has threads: reports/s, as a share of the raw single-row INSERT rate (target ≥ 15 %);
 - webhook batches (POST /api/intake/iot/ with {"reports": [100 items]}, X-Api-Key): rows/s, as a
   share of the raw batched INSERT rate (target ≥ 25 %);
 - report-to-push latency at a steady 50 reports/s: a town-wide operator's websocket on /ws/live/

@@ -327,19 +327,20 @@ class Context:
         return self._start("ws", make)
 
     def web(self) -> Proc:
-        """gunicorn gthread (WSGI) serving HTTP, as scripts/run.sh and docker-compose do."""
+        """granian (WSGI) serving HTTP, as scripts/run.sh and docker-compose do."""
 
         def make():
             ws_port = self.ws().port
             port = free_port()
-            cmd = [str(VENV_BIN / "gunicorn"), "cockpit.wsgi:application"]
-            cmd += ["-b", f"127.0.0.1:{port}", "-k", "gthread"]
-            cmd += ["-w", str(self.web_workers), "--threads", str(self.web_threads)]
-            cmd += ["--log-level", "warning"]
+            cmd = [str(VENV_BIN / "granian"), "--interface", "wsgi", "cockpit.wsgi:application"]
+            cmd += ["--host", "127.0.0.1", "--port", str(port)]
+            cmd += ["--workers", str(self.web_workers), "--blocking-threads", str(self.web_threads)]
+            cmd += ["--blocking-threads-idle-timeout", "600", "--log-level", "warning"]
             self.log(
-                f"starting gunicorn gthread -w {self.web_workers} --threads {self.web_threads} on :{port}"
+                f"starting granian -w {self.web_workers} --blocking-threads {self.web_threads}"
+                f" on :{port}"
             )
-            return Proc("gunicorn", cmd, self.child_env(WS_PORT=ws_port), port).start(_http_ready)
+            return Proc("granian", cmd, self.child_env(WS_PORT=ws_port), port).start(_http_ready)
 
         return self._start("web", make)
 
@@ -443,6 +444,6 @@ def machine_conditions(ctx: Context | None = None) -> dict:
             info["durability"] = f"fsync={fsync} synchronous_commit={cur.fetchone()[0]}"
         conn.close()
         info["serving"] = (
-            f"gunicorn gthread {ctx.web_workers}x{ctx.web_threads}, daphne, celery worker"
+            f"granian {ctx.web_workers}x{ctx.web_threads} (WSGI), daphne, celery worker"
         )
     return info

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole stack in the foreground: HTTP (gunicorn, WSGI), websockets (daphne, ASGI),
+# The whole stack in the foreground: HTTP (granian, WSGI), websockets (daphne, ASGI),
 # a Celery worker and Celery beat. Ctrl-C stops all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +13,9 @@ pids=()
 cleanup() { trap - INT TERM EXIT; echo; echo "stopping…"; kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; }
 trap cleanup INT TERM EXIT
 
-$V/gunicorn cockpit.wsgi:application -b "$HOST:$PORT" -k gthread -w "${WEB_WORKERS:-3}" --threads 4 \
-  --access-logfile - --log-level warning & pids+=($!)
+$V/granian --interface wsgi cockpit.wsgi:application --host "$HOST" --port "$PORT" \
+  --workers "${WEB_WORKERS:-3}" --blocking-threads 4 --blocking-threads-idle-timeout 600 \
+  --access-log --log-level warning & pids+=($!)
 $V/daphne -b "$HOST" -p "$WS_PORT" cockpit.asgi:application -v 0 & pids+=($!)
 $V/celery -A cockpit worker -l warning -c "${CELERY_CONCURRENCY:-2}" & pids+=($!)
 $V/celery -A cockpit beat -l warning --pidfile= -s var/celerybeat-schedule & pids+=($!)

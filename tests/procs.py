@@ -149,6 +149,40 @@ class AsgiServer(_Proc):
         raise RuntimeError("ASGI server did not start:\n" + self.output())
 
 
+class WsgiServer(_Proc):
+    """The production HTTP server (granian, WSGI) as scripts/run.sh starts it, on the test
+    database; ``env`` adds settings (FORWARDED_ALLOW_IPS …)."""
+
+    def __init__(self, database_url: str, env: dict | None = None):
+        super().__init__()
+        self.database_url = database_url
+        self.env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cmd = [str(VENV_BIN / "granian"), "--interface", "wsgi", "cockpit.wsgi:application"]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        cmd += ["--blocking-threads", "2", "--log-level", "warning"]
+        env = child_env(
+            self.database_url, ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0", **self.env
+        )
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/static/cockpit/base.css", timeout=1)
+                return  # answering at all (healthz would be 503 without a Celery worker)
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("WSGI server did not start:\n" + self.output())
+
+
 class ThrowawayRedis(_Proc):
     """A Redis of the test's own, so a fault test can stop it without touching anyone else's."""
 

@@ -8,8 +8,9 @@ from accounts.models import AuditLog
 
 
 def client_ip(request) -> str | None:
-    """The peer address. X-Forwarded-For is not trusted here: behind a proxy, the proxy must
-    set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips), or anyone could forge the log."""
+    """The peer address. X-Forwarded-For is not trusted here: behind a proxy, REMOTE_ADDR is set
+    from it only for the proxies in FORWARDED_ALLOW_IPS (cockpit/wsgi.py), or anyone could
+    forge the log."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
