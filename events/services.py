@@ -611,11 +611,11 @@ def _after_commit(rows: list[newcases.NewCase], entries: list | None, *, outermo
 
 
 _KNOWN_IDS_SQL = (
-    f"SELECT external_id FROM {Case._meta.db_table} WHERE source = %s AND external_id = ANY(%s)"
+    f"SELECT external_id FROM {Case._meta.db_table}"
+    " WHERE source = %s AND external_id = ANY(%s) AND external_id <> ''"  # case_unique_external_id
 )
 
 
-@transaction.atomic
 def case_report_many(
     *, items: list[ReportInput | ApplicationError]
 ) -> list[ReportResult | ApplicationError]:
@@ -627,8 +627,13 @@ def case_report_many(
     case's result carries a light record (id, number and the written fields), not a model
     instance. If a concurrent request inserted one of the same external ids meanwhile, the
     statement fails and the batch falls back to case_report item by item, which settles every
-    race through the unique index."""
-    outermost = len(connection.atomic_blocks) == 1  # only this function's own transaction
+    race through the unique index.
+
+    Without photos or 12345 orders, and called outside a transaction, the statement commits on
+    its own (autocommit): the rollup rows its trigger updates — shared by every batch from the
+    same grids — are locked only while PostgreSQL runs it, not across further round trips, so
+    concurrent batches do not queue behind one another's COMMIT."""
+    outermost = not connection.in_atomic_block
     results: list[ReportResult | ApplicationError | None] = [None] * len(items)
     valid = [(i, item) for i, item in enumerate(items) if isinstance(item, ReportInput)]
     for i, item in enumerate(items):
@@ -692,15 +697,19 @@ def case_report_many(
 
     if fresh:
         written = False
+        rows = [r for _i, _it, r in fresh]
+        alone = outermost and not any(it.photos or it.hotline for _i, it, _r in fresh)
         for attempt in range(BATCH_DEADLOCK_RETRIES + 1):
             try:
-                with transaction.atomic():
-                    _batch_write(fresh, now=now, town_path=town.path if town else "/")
-                    transaction.on_commit(
-                        lambda: _after_commit(
-                            [r for _i, _it, r in fresh], None, outermost=outermost
+                if alone:  # one statement, its own transaction
+                    newcases.cases_write(rows, now=now, town_path=town.path if town else "/")
+                    _after_commit(rows, None, outermost=True)
+                else:
+                    with transaction.atomic():
+                        _batch_write(fresh, now=now, town_path=town.path if town else "/")
+                        transaction.on_commit(
+                            lambda: _after_commit(rows, None, outermost=outermost)
                         )
-                    )
                 written = True
                 break
             except IntegrityError:
@@ -712,7 +721,7 @@ def case_report_many(
             except OperationalError as exc:
                 # 40P01: a concurrent transaction changed the same rollup rows
                 # (cockpit.screen.rollups) in another order and PostgreSQL aborted this write.
-                # The savepoint is rolled back and the other one has gone on: write again.
+                # The statement (or savepoint) is rolled back and the other has gone on: again.
                 if _pgcode(exc) != "40P01" or attempt == BATCH_DEADLOCK_RETRIES:
                     raise
                 log.info("batch intake deadlocked with a concurrent write; writing it again")
