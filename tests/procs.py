@@ -48,6 +48,23 @@ class _Proc:
             prefix=f"{type(self).__name__}-", suffix=".log", delete=False
         )
 
+    def _serve(self, cmd: list[str], env: dict, what: str) -> None:
+        """Start an HTTP server and wait until it answers at all (a static file: healthz would
+        be 503 without a Celery worker)."""
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/static/cockpit/base.css", timeout=1)
+                return
+            except requests.RequestException:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"{what} did not start:\n" + self.output())
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -134,19 +151,7 @@ class AsgiServer(_Proc):
         env = child_env(
             self.database_url, self.redis_url, ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0"
         )
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                requests.get(self.url + "/static/cockpit/base.css", timeout=1)
-                return
-            except requests.RequestException:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("ASGI server did not start:\n" + self.output())
+        self._serve(cmd, env, "ASGI server")
 
 
 class WsgiServer(_Proc):
@@ -167,20 +172,7 @@ class WsgiServer(_Proc):
         env = child_env(
             self.database_url, ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0", **self.env
         )
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                requests.get(self.url + "/static/cockpit/base.css", timeout=1)
-                return  # answering at all (healthz would be 503 without a Celery worker)
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError("WSGI server did not start:\n" + self.output())
+        self._serve(cmd, env, "WSGI server")
 
 
 class ThrowawayRedis(_Proc):
