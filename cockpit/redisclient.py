@@ -6,10 +6,9 @@ a ``make run`` on the same Redis.
 and reads their replies: a pipeline without redis-py's per-command machinery (pool checkout,
 retry wrappers, response callbacks), which cost ~60 µs of CPU a command, more than Redis itself
 spends on it; the 随手拍 path sends three such round trips. Replies come raw (bytes, ints,
-lists); an error reply is returned as its ResponseError, not raised. A connection error is
-raised after the connection is dropped, so the next call opens a fresh one.
-
-``client`` is the ordinary redis-py client, for everything else.
+lists); an error reply is raised once all replies are read (or, with ``raise_errors=False``,
+returned as its ResponseError). A connection error is raised after the connection is dropped,
+so the next call opens a fresh one.
 """
 
 import os
@@ -18,18 +17,8 @@ import threading
 import redis
 from django.conf import settings
 
-_client: redis.Redis | None = None
 TIMEOUT = 2.0
 _local = threading.local()
-
-
-def client() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
-        )
-    return _client
 
 
 def key(name: str) -> str:
@@ -49,7 +38,13 @@ def _connection(url: str, timeout: float) -> redis.connection.AbstractConnection
     return conn
 
 
-def exchange(commands: list[tuple], *, url: str | None = None, timeout: float = TIMEOUT) -> list:
+def exchange(
+    commands: list[tuple],
+    *,
+    url: str | None = None,
+    timeout: float = TIMEOUT,
+    raise_errors: bool = True,
+) -> list:
     """The replies of ``commands`` (tuples of command name and arguments), sent in one round
     trip to ``url`` (REDIS_URL by default)."""
     if not commands:
@@ -63,7 +58,11 @@ def exchange(commands: list[tuple], *, url: str | None = None, timeout: float = 
                 replies.append(conn.read_response())
             except redis.exceptions.ResponseError as exc:
                 replies.append(exc)
-        return replies
     except BaseException:
         conn.disconnect()
         raise
+    if raise_errors:
+        for reply in replies:
+            if isinstance(reply, redis.exceptions.ResponseError):
+                raise reply
+    return replies

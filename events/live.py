@@ -149,7 +149,7 @@ def publish(messages: list[tuple[list[str], dict]]) -> None:
     if not messages:
         return
     layer = get_channel_layer()
-    address = _sync_client(layer)
+    address = _plain_redis_address(layer)
     if address is not None:
         _publish_sync(layer, address, messages)
         return
@@ -196,7 +196,7 @@ _GROUP_SEND_SHA = hashlib.sha1(_GROUP_SEND_LUA.encode()).hexdigest()
 _SCRIPTS = {_GROUP_MEMBERS_SHA: _GROUP_MEMBERS_LUA, _GROUP_SEND_SHA: _GROUP_SEND_LUA}
 
 
-def _sync_client(layer) -> str | None:
+def _plain_redis_address(layer) -> str | None:
     """The Redis address of a plain single-host RedisChannelLayer, else None (the event-loop
     path serves any other layer)."""
     if type(layer) is not RedisChannelLayer or layer.ring_size != 1:
@@ -210,10 +210,12 @@ def _sync_client(layer) -> str | None:
 def _scripts_run(address: str, commands: list[tuple]) -> list:
     """EVALSHA commands in one round trip (cockpit.redisclient.exchange); a script Redis does
     not know (it restarted) is loaded and the commands are sent again."""
-    replies = redisclient.exchange(commands, url=address, timeout=PUBLISH_TIMEOUT)
+    replies = redisclient.exchange(
+        commands, url=address, timeout=PUBLISH_TIMEOUT, raise_errors=False
+    )
     if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
         redisclient.exchange([("SCRIPT", "LOAD", _SCRIPTS[c[1]]) for c in commands], url=address)
-        replies = redisclient.exchange(commands, url=address, timeout=PUBLISH_TIMEOUT)
+        return redisclient.exchange(commands, url=address, timeout=PUBLISH_TIMEOUT)
     for r in replies:
         if isinstance(r, Exception):
             raise r

@@ -161,8 +161,6 @@ def routing_wake() -> None:
     flag = redisclient.key(ROUTE_WAKE_FLAG)
     try:
         (was_set,) = redisclient.exchange([("SET", flag, 1, "NX", "EX", ROUTE_WAKE_TTL)])
-        if isinstance(was_set, Exception):
-            raise was_set
         if was_set:
             try:
                 celery_app.send_task(ROUTE_PENDING_TASK)
@@ -177,7 +175,7 @@ def routing_wake_clear() -> None:
     """The route_pending task, before it looks for cases (see routing_wake)."""
     from cockpit import redisclient
 
-    redisclient.client().delete(redisclient.key(ROUTE_WAKE_FLAG))
+    redisclient.exchange([("DEL", redisclient.key(ROUTE_WAKE_FLAG))])
 
 
 def log_append(
@@ -350,21 +348,7 @@ def case_report(
     # order, for one, dispatches it in the caller's transaction): then the push needs no reread.
     outermost = not connection.in_atomic_block
     try:
-        if outermost and not item.photos and not item.hotline:
-            # The statement is a transaction of its own (autocommit): no BEGIN, no COMMIT.
-            newcases.cases_write([row], now=now, town_path=town.path if town else "/")
-            _after_commit([row], None, outermost=True)
-            return ReportResult(created=True, warnings=_warnings(row), row=row, item=item)
-        # Outermost: the transaction itself. Inside a caller's transaction: a savepoint, so a
-        # racing duplicate does not poison the caller's transaction.
-        with transaction.atomic():
-            newcases.cases_write([row], now=now, town_path=town.path if town else "/")
-            case, entry = _case_built(row, item)
-            if item.hotline:
-                HotlineOrder.objects.create(case=case, **item.hotline)
-            if item.photos:
-                _save_photos(case=case, photos=item.photos, stage="report", entry=entry, at=now)
-            transaction.on_commit(lambda: _after_commit([row], [entry], outermost=outermost))
+        _write([(0, item, row)], now=now, town_path=town.path if town else "/", outermost=outermost)
     except IntegrityError:
         # Two requests with the same external id or client_action_id raced past the check above;
         # the unique indexes let one win. The loser answers with the winner's case.
@@ -372,7 +356,7 @@ def case_report(
         if existing is not None:
             return ReportResult(existing, created=False)
         raise
-    return ReportResult(case, created=True, warnings=_warnings(row))
+    return ReportResult(created=True, warnings=_warnings(row), row=row, item=item)
 
 
 def _warnings(row: newcases.NewCase) -> list[str]:
@@ -565,7 +549,7 @@ class _XY:
 
 
 def _pushable(row: newcases.NewCase) -> SimpleNamespace:
-    """A new batch case's first entry as events.live reads it (entry_payload, groups_for),
+    """A new case's first entry as events.live reads it (entry_payload, groups_for),
     without building model instances for a hundred rows."""
     v = row.values
     case = SimpleNamespace(
@@ -598,13 +582,14 @@ def _pushable(row: newcases.NewCase) -> SimpleNamespace:
     )
 
 
-def _after_commit(rows: list[newcases.NewCase], entries: list | None, *, outermost: bool) -> None:
-    """Push the new entries and wake routing. ``entries`` as built (None: build them from the
-    rows); inside a caller's transaction the cases may have changed since: read them back."""
+def _after_commit(rows: list[newcases.NewCase], *, outermost: bool) -> None:
+    """Push the new entries and wake routing. Outermost, nothing changed the cases since the
+    write: the pushes are built from the rows; inside a caller's transaction they may have
+    changed (an order dispatched one): the entries are read back."""
     from events.live import push_entries, push_entries_built
 
     if outermost:
-        push_entries_built(entries if entries is not None else [_pushable(r) for r in rows])
+        push_entries_built([_pushable(r) for r in rows])
     else:
         push_entries([r.entry_id for r in rows])
     routing_wake()
@@ -697,19 +682,9 @@ def case_report_many(
 
     if fresh:
         written = False
-        rows = [r for _i, _it, r in fresh]
-        alone = outermost and not any(it.photos or it.hotline for _i, it, _r in fresh)
         for attempt in range(BATCH_DEADLOCK_RETRIES + 1):
             try:
-                if alone:  # one statement, its own transaction
-                    newcases.cases_write(rows, now=now, town_path=town.path if town else "/")
-                    _after_commit(rows, None, outermost=True)
-                else:
-                    with transaction.atomic():
-                        _batch_write(fresh, now=now, town_path=town.path if town else "/")
-                        transaction.on_commit(
-                            lambda: _after_commit(rows, None, outermost=outermost)
-                        )
+                _write(fresh, now=now, town_path=town.path if town else "/", outermost=outermost)
                 written = True
                 break
             except IntegrityError:
@@ -747,24 +722,39 @@ def _pgcode(exc: Exception) -> str | None:
     return getattr(exc.__cause__, "pgcode", None)
 
 
-def _batch_write(fresh: list, *, now: datetime, town_path: str) -> None:
-    """The batch's cases and entries (one statement), then its 12345 orders and photos."""
+def _write(fresh: list, *, now: datetime, town_path: str, outermost: bool) -> None:
+    """Write new cases ((index, item, row) triples) and, after commit, push their entries and
+    wake routing. Without photos or 12345 orders and outside any transaction, the statement is
+    a transaction of its own (autocommit: no BEGIN, no COMMIT round trips, the rollup rows it
+    updates locked only while PostgreSQL runs it). Otherwise one transaction — a savepoint
+    inside a caller's, so a racing duplicate does not poison it — holds the statement, the
+    orders and the photos; a photo that fails leaves no file behind."""
     rows = [row for _i, _item, row in fresh]
-    newcases.cases_write(rows, now=now, town_path=town_path)
-    HotlineOrder.objects.bulk_create(
-        [HotlineOrder(case_id=row.id, **item.hotline) for _i, item, row in fresh if item.hotline]
-    )
-    saved: list[Attachment] = []
-    try:
-        for _i, item, row in fresh:
-            if item.photos:
-                case, entry = _case_built(row, item)
-                saved += _save_photos(
-                    case=case, photos=item.photos, stage="report", entry=entry, at=now
-                )
-    except BaseException:
-        _delete_files(saved)
-        raise
+    if outermost and not any(item.photos or item.hotline for _i, item, _row in fresh):
+        newcases.cases_write(rows, now=now, town_path=town_path)
+        _after_commit(rows, outermost=True)
+        return
+    with transaction.atomic():
+        newcases.cases_write(rows, now=now, town_path=town_path)
+        HotlineOrder.objects.bulk_create(
+            [
+                HotlineOrder(case_id=row.id, **item.hotline)
+                for _i, item, row in fresh
+                if item.hotline
+            ]
+        )
+        saved: list[Attachment] = []
+        try:
+            for _i, item, row in fresh:
+                if item.photos:
+                    case, entry = _case_built(row, item)
+                    saved += _save_photos(
+                        case=case, photos=item.photos, stage="report", entry=entry, at=now
+                    )
+        except BaseException:
+            _delete_files(saved)
+            raise
+        transaction.on_commit(lambda: _after_commit(rows, outermost=outermost))
 
 
 def _lock(case_id: int) -> Case:
