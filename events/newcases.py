@@ -5,7 +5,8 @@ Python checks each report into a row of plain values (``NewCase.values``: no mod
 no geometry object, no query). One SQL statement then takes all the rows as a JSON array and
 - makes each point and finds its grid (the partial GiST index on grid boundaries, the same
   probe and tie-break as grids.selectors.grid_locate) or, outside every grid, whether the town
-  covers it (else the case is flagged "outside jurisdiction", never dropped);
+  covers it (the rule of grids.selectors.town_contains; else the case is flagged "outside
+  jurisdiction", never dropped);
 - numbers the cases (the column's default, events.migrations_sql) and inserts them;
 - appends each case's first log entry, with the grid's code in its data;
 and answers, per row in input order: id, number, entry id, grid id, path, code and name, outside.
