@@ -6,6 +6,11 @@ The rollup tables are written only by the PostgreSQL trigger ``cockpit_case_roll
 0002, see docs/indices.md "Rollups"): every INSERT/UPDATE/DELETE on events_case moves its counts
 in the same transaction, so they are exact at every commit. ``cockpit.screen.rollups
 .rollups_rebuild`` recomputes them from scratch after a bulk load that bypassed the trigger.
+
+The three counting tables (CaseDaily, CaseDayGrid, HeatCell) keep each count in slots: a writer
+adds to the slot it holds for its transaction, so concurrent writers never queue on one counter
+row; a count is the sum of its slots (every reader aggregates with Sum), and an hourly task folds
+past days back into slot 0 (``rollups_compact``).
 """
 
 from django.conf import settings
@@ -23,6 +28,7 @@ class CaseDaily(models.Model):
     category_id = models.BigIntegerField()
     status = models.CharField(max_length=12)
     grade = models.SmallIntegerField()
+    slot = models.SmallIntegerField(default=0, db_default=0)  # rollups.SLOTS
     n = models.IntegerField(default=0)
 
     class Meta:
@@ -30,14 +36,15 @@ class CaseDaily(models.Model):
         verbose_name_plural = _("事件日汇总")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "node_path", "source", "category_id", "status", "grade"],
+                fields=["day", "node_path", "source", "category_id", "status", "grade", "slot"],
                 name="case_daily_key",
             )
         ]
         indexes = [
             models.Index(
                 fields=["node_path"], opclasses=["varchar_pattern_ops"], name="case_daily_path"
-            )
+            ),
+            models.Index(fields=["day"], condition=~models.Q(slot=0), name="case_daily_slots"),
         ]
 
     def __str__(self) -> str:
@@ -53,6 +60,7 @@ class CaseDayGrid(models.Model):
     node_path = models.CharField(max_length=255)
     status = models.CharField(max_length=12)
     grade = models.SmallIntegerField()
+    slot = models.SmallIntegerField(default=0, db_default=0)  # rollups.SLOTS
     n = models.IntegerField(default=0)
 
     class Meta:
@@ -60,8 +68,11 @@ class CaseDayGrid(models.Model):
         verbose_name_plural = _("网格日汇总")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "node_path", "status", "grade"], name="case_day_grid_key"
+                fields=["day", "node_path", "status", "grade", "slot"], name="case_day_grid_key"
             )
+        ]
+        indexes = [
+            models.Index(fields=["day"], condition=~models.Q(slot=0), name="case_day_grid_slots")
         ]
 
     def __str__(self) -> str:
@@ -131,13 +142,19 @@ class HeatCell(models.Model):
     node_path = models.CharField(max_length=255)
     cx = models.IntegerField()
     cy = models.IntegerField()
+    slot = models.SmallIntegerField(default=0, db_default=0)  # rollups.SLOTS
     n = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("热力格")
         verbose_name_plural = _("热力格")
         constraints = [
-            models.UniqueConstraint(fields=["day", "node_path", "cx", "cy"], name="heat_cell_key")
+            models.UniqueConstraint(
+                fields=["day", "node_path", "cx", "cy", "slot"], name="heat_cell_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["day"], condition=~models.Q(slot=0), name="heat_cell_slots")
         ]
 
     def __str__(self) -> str:

@@ -187,6 +187,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("ROUTE_SWEEP_SECONDS", 30)),
     },
     "dispatch.escalate_overdue": {"task": "dispatch.tasks.escalate_overdue", "schedule": 60.0},
+    # Folds past days' rollup counter slots into one row per key (cockpit.screen.rollups).
+    "cockpit.rollups_compact": {"task": "cockpit.rollups_compact", "schedule": 3600.0},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 

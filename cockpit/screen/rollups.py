@@ -18,8 +18,20 @@ Two triggers, one per kind of write:
 PostgreSQL allows a transition table only on a single-event trigger, hence two triggers rather
 than one statement trigger for everything. TRUNCATE empties the rollups (a third trigger).
 
+Counter slots: the counting tables (casedaily, casedaygrid, heatcell) hold each count in up to
+SLOTS rows, one per slot. A writing transaction takes the first slot nobody else holds
+(``cockpit_rollup_slot``: a transaction-scoped advisory lock per slot) and adds only to that
+slot's rows, so concurrent writers never wait for each other's counter rows; before slots, two
+webhook batches from the same grids queued on the shared rows until the first had committed and
+flushed its WAL, which capped batch intake whatever the cores. With every slot taken a writer
+falls back to slot 0 and waits, in key order as before. A count is the sum of its slots (every
+reader aggregates with Sum); ``rollups_compact`` (hourly) folds the slots of past days back into
+slot 0, so only today's rows multiply, and only by the number of writers that were concurrent.
+
 The day of a case is its ``reported_at`` in Asia/Shanghai (the town's calendar).
 """
+
+from datetime import date
 
 from django.db import connection
 
@@ -30,6 +42,22 @@ OPEN_STATUSES_SQL = (
 # Cases that are not incidents: refused registration and duplicates merged into another.
 NOT_COUNTED = ("rejected", "merged")
 HEAT_CELL_DEG = 0.002
+# Counter slots and the advisory-lock class that claims them ("roll").
+SLOTS = 16
+SLOT_LOCK_CLASS = 0x726F6C6C
+
+SLOT_SQL = f"""
+CREATE OR REPLACE FUNCTION cockpit_rollup_slot() RETURNS smallint LANGUAGE plpgsql AS $$
+BEGIN
+  -- The first slot no other transaction holds (a lock this transaction holds is taken again).
+  FOR k IN 0..{SLOTS - 1} LOOP
+    IF pg_try_advisory_xact_lock({SLOT_LOCK_CLASS}, k) THEN
+      RETURN k;
+    END IF;
+  END LOOP;
+  RETURN 0;  -- every slot busy: share slot 0 and wait for its rows in key order
+END $$;
+"""
 
 # The earliest running deadline: same rule as events.selectors.case_search_for(overdue=True).
 DUE_EXPR = (
@@ -66,32 +94,36 @@ FOR EACH STATEMENT EXECUTE FUNCTION cockpit_case_truncated();
 # once). An INSERT of no rows (… ON CONFLICT DO NOTHING) upserts nothing.
 INSERT_SQL = f"""
 CREATE OR REPLACE FUNCTION cockpit_case_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  s smallint;
 BEGIN
   IF current_setting('cockpit.rollups_paused', true) = 'on' THEN
     RETURN NULL;
   END IF;
+  s := cockpit_rollup_slot();
 
   WITH r AS MATERIALIZED (
     SELECT n.*, cockpit_day(n.reported_at) AS day FROM new_rows n
   ), daily AS (
-    INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade, n)
-    SELECT r.day, r.node_path, r.source, r.category_id, r.status, r.grade, count(*)
+    INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade, slot,
+                                        n)
+    SELECT r.day, r.node_path, r.source, r.category_id, r.status, r.grade, s, count(*)
       FROM r GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (day, node_path, source, category_id, status, grade)
+    ON CONFLICT (day, node_path, source, category_id, status, grade, slot)
     DO UPDATE SET n = t.n + EXCLUDED.n
   ), daygrid AS (
-    INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, n)
-    SELECT r.day, r.node_path, r.status, r.grade, count(*)
+    INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, slot, n)
+    SELECT r.day, r.node_path, r.status, r.grade, s, count(*)
       FROM r GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (day, node_path, status, grade) DO UPDATE SET n = t.n + EXCLUDED.n
+    ON CONFLICT (day, node_path, status, grade, slot) DO UPDATE SET n = t.n + EXCLUDED.n
   ), heat AS (
-    INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, n)
+    INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, slot, n)
     SELECT r.day, r.node_path,
            floor(ST_X(r.location) / {HEAT_CELL_DEG})::int,
-           floor(ST_Y(r.location) / {HEAT_CELL_DEG})::int, count(*)
+           floor(ST_Y(r.location) / {HEAT_CELL_DEG})::int, s, count(*)
       FROM r WHERE r.location IS NOT NULL
      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (day, node_path, cx, cy) DO UPDATE SET n = t.n + EXCLUDED.n
+    ON CONFLICT (day, node_path, cx, cy, slot) DO UPDATE SET n = t.n + EXCLUDED.n
   ), closure AS (
     INSERT INTO cockpit_caseclosure AS t (case_id, day, node_path, category_id, minutes, late)
     SELECT r.id, cockpit_day(r.closed_at), r.node_path, r.category_id,
@@ -127,6 +159,7 @@ CREATE OR REPLACE FUNCTION cockpit_case_rollup() RETURNS trigger LANGUAGE plpgsq
 DECLARE
   daily_changed boolean := true;
   heat_changed boolean := true;
+  s smallint;
 BEGIN
   -- A bulk load pauses the trigger for its session and rebuilds the rollups after it.
   IF current_setting('cockpit.rollups_paused', true) = 'on' THEN
@@ -142,21 +175,29 @@ BEGIN
       OR NOT (OLD.location IS NOT DISTINCT FROM NEW.location);
   END IF;
 
+  IF daily_changed OR heat_changed THEN
+    s := cockpit_rollup_slot();
+  END IF;
+
+  -- A decrement is a −1 in this transaction's slot (the +1 may sit in another slot).
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
     IF daily_changed THEN
-      UPDATE cockpit_casedaily SET n = n - 1
-       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
-         AND source = OLD.source AND category_id = OLD.category_id AND status = OLD.status
-         AND grade = OLD.grade;
-      UPDATE cockpit_casedaygrid SET n = n - 1
-       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
-         AND status = OLD.status AND grade = OLD.grade;
+      INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade,
+                                          slot, n)
+      VALUES (cockpit_day(OLD.reported_at), OLD.node_path, OLD.source, OLD.category_id,
+              OLD.status, OLD.grade, s, -1)
+      ON CONFLICT (day, node_path, source, category_id, status, grade, slot)
+      DO UPDATE SET n = t.n - 1;
+      INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, slot, n)
+      VALUES (cockpit_day(OLD.reported_at), OLD.node_path, OLD.status, OLD.grade, s, -1)
+      ON CONFLICT (day, node_path, status, grade, slot) DO UPDATE SET n = t.n - 1;
     END IF;
     IF heat_changed AND OLD.location IS NOT NULL THEN
-      UPDATE cockpit_heatcell SET n = n - 1
-       WHERE day = cockpit_day(OLD.reported_at) AND node_path = OLD.node_path
-         AND cx = floor(ST_X(OLD.location) / {HEAT_CELL_DEG})::int
-         AND cy = floor(ST_Y(OLD.location) / {HEAT_CELL_DEG})::int;
+      INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, slot, n)
+      VALUES (cockpit_day(OLD.reported_at), OLD.node_path,
+              floor(ST_X(OLD.location) / {HEAT_CELL_DEG})::int,
+              floor(ST_Y(OLD.location) / {HEAT_CELL_DEG})::int, s, -1)
+      ON CONFLICT (day, node_path, cx, cy, slot) DO UPDATE SET n = t.n - 1;
     END IF;
   END IF;
 
@@ -167,21 +208,22 @@ BEGIN
   END IF;
 
   IF daily_changed THEN
-    INSERT INTO cockpit_casedaily (day, node_path, source, category_id, status, grade, n)
+    INSERT INTO cockpit_casedaily AS t (day, node_path, source, category_id, status, grade, slot,
+                                        n)
     VALUES (cockpit_day(NEW.reported_at), NEW.node_path, NEW.source, NEW.category_id,
-            NEW.status, NEW.grade, 1)
-    ON CONFLICT (day, node_path, source, category_id, status, grade)
-    DO UPDATE SET n = cockpit_casedaily.n + 1;
-    INSERT INTO cockpit_casedaygrid (day, node_path, status, grade, n)
-    VALUES (cockpit_day(NEW.reported_at), NEW.node_path, NEW.status, NEW.grade, 1)
-    ON CONFLICT (day, node_path, status, grade) DO UPDATE SET n = cockpit_casedaygrid.n + 1;
+            NEW.status, NEW.grade, s, 1)
+    ON CONFLICT (day, node_path, source, category_id, status, grade, slot)
+    DO UPDATE SET n = t.n + 1;
+    INSERT INTO cockpit_casedaygrid AS t (day, node_path, status, grade, slot, n)
+    VALUES (cockpit_day(NEW.reported_at), NEW.node_path, NEW.status, NEW.grade, s, 1)
+    ON CONFLICT (day, node_path, status, grade, slot) DO UPDATE SET n = t.n + 1;
   END IF;
   IF heat_changed AND NEW.location IS NOT NULL THEN
-    INSERT INTO cockpit_heatcell (day, node_path, cx, cy, n)
+    INSERT INTO cockpit_heatcell AS t (day, node_path, cx, cy, slot, n)
     VALUES (cockpit_day(NEW.reported_at), NEW.node_path,
             floor(ST_X(NEW.location) / {HEAT_CELL_DEG})::int,
-            floor(ST_Y(NEW.location) / {HEAT_CELL_DEG})::int, 1)
-    ON CONFLICT (day, node_path, cx, cy) DO UPDATE SET n = cockpit_heatcell.n + 1;
+            floor(ST_Y(NEW.location) / {HEAT_CELL_DEG})::int, s, 1)
+    ON CONFLICT (day, node_path, cx, cy, slot) DO UPDATE SET n = t.n + 1;
   END IF;
 
   IF NEW.status = ANY({OPEN_STATUSES_SQL}) THEN
@@ -216,6 +258,7 @@ DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
 CREATE TRIGGER cockpit_case_rollup AFTER UPDATE OR DELETE ON events_case
 FOR EACH ROW EXECUTE FUNCTION cockpit_case_rollup();
 """
+    + SLOT_SQL
     + INSERT_SQL
     + TRUNCATE_SQL
 )
@@ -228,6 +271,7 @@ DROP FUNCTION IF EXISTS cockpit_case_truncated();
 DROP TRIGGER IF EXISTS cockpit_case_rollup ON events_case;
 DROP FUNCTION IF EXISTS cockpit_case_rollup();
 DROP FUNCTION IF EXISTS cockpit_day(timestamptz);
+DROP FUNCTION IF EXISTS cockpit_rollup_slot();
 """
 
 # Everything from scratch, set-based: for bulk loads that ran with the trigger disabled.
@@ -256,6 +300,52 @@ SELECT id, cockpit_day(closed_at), node_path, category_id,
 ANALYZE cockpit_casedaily; ANALYZE cockpit_casedaygrid; ANALYZE cockpit_heatcell; ANALYZE cockpit_caseopen;
 ANALYZE cockpit_caseclosure;
 """
+
+
+# The counting tables and their keys (the unique key without the slot).
+COUNTERS = {
+    "cockpit_casedaily": "day, node_path, source, category_id, status, grade",
+    "cockpit_casedaygrid": "day, node_path, status, grade",
+    "cockpit_heatcell": "day, node_path, cx, cy",
+}
+
+
+def _compact_sql(table: str, key: str) -> str:
+    """Move the other slots' rows of days before %(before)s into slot 0, in one statement (the
+    deleted rows feed the upsert); answers the days it touched and how many rows it moved."""
+    return f"""
+WITH moved AS (
+  DELETE FROM {table} WHERE slot <> 0 AND day < %(before)s RETURNING {key}, n
+), folded AS (
+  INSERT INTO {table} AS t ({key}, slot, n)
+  SELECT {key}, 0, sum(n) FROM moved GROUP BY {key} ORDER BY {key}
+  ON CONFLICT ({key}, slot) DO UPDATE SET n = t.n + EXCLUDED.n
+)
+SELECT array_agg(DISTINCT day), count(*) FROM moved
+"""
+
+
+def rollups_compact(before: date | None = None) -> int:
+    """Fold the counter slots of every day before ``before`` (default: today in the town) into
+    slot 0, and drop the zero rows left on those days; every count reads the same before and
+    after. Returns how many slot rows it folded. Runs hourly (beat), so a past day ends up with one row per
+    key; today keeps its slots, which its writers are using. A writer that still adds to a past
+    day (a case reported yesterday, closed now) opens a slot row again, folded on the next run."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    before = before or timezone.localdate()
+    folded = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, key in COUNTERS.items():
+            cursor.execute(_compact_sql(table, key), {"before": before})
+            days, moved = cursor.fetchone()
+            if moved:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE day = ANY(%s) AND slot = 0 AND n = 0", [days]
+                )
+                folded += moved
+    return folded
 
 
 def rollups_rebuild() -> None:

@@ -1,5 +1,6 @@
-"""Beat task: the 08:00 daily consultation (schedule in django_celery_beat, made by migration
-cockpit 0002; the time is edited in the admin under Periodic tasks → Crontabs)."""
+"""Beat tasks: the 08:00 daily consultation (schedule in django_celery_beat, made by migration
+cockpit 0002; the time is edited in the admin under Periodic tasks → Crontabs) and the hourly
+fold of past days' rollup counter slots (settings.CELERY_BEAT_SCHEDULE)."""
 
 from celery import shared_task
 
@@ -10,3 +11,10 @@ def consultation_build_task() -> str:
 
     record = consultation_build()
     return record.day.isoformat()
+
+
+@shared_task(name="cockpit.rollups_compact")
+def rollups_compact_task() -> int:
+    from cockpit.screen.rollups import rollups_compact
+
+    return rollups_compact()

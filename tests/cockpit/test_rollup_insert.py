@@ -1,7 +1,8 @@
 """The INSERT side of the rollups, set-based (cockpit_case_rollup_insert, a statement trigger with
 the inserted rows as a transition table): a bulk insert of mixed cases leaves every rollup table
 equal to a rebuild from scratch, a single insert still counts, a paused session counts nothing,
-and two batches upserting the same rollup rows at once both go through without deadlock."""
+two batches on the same rollup keys at once neither wait for each other (counter slots) nor, with
+every slot taken, deadlock; and folding the slots changes no count."""
 
 import threading
 import time
@@ -12,17 +13,22 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
-from cockpit.screen.rollups import rollups_rebuild, trigger_set
+from cockpit.screen.rollups import (
+    COUNTERS,
+    SLOT_LOCK_CLASS,
+    SLOTS,
+    rollups_compact,
+    rollups_rebuild,
+    trigger_set,
+)
 from events.models import Case
 from tests.town import centre
 
 CODES = ("06010", "L0005", "09009", "01001")
 STATUSES = [s for s, _label in Case.Status.choices]
-# Every column but the surrogate id of the counting tables; all of caseopen and caseclosure.
+# The counting tables as counts (the key and its slots' sum); all of caseopen and caseclosure.
 TABLES = {
-    "cockpit_casedaily": "day, node_path, source, category_id, status, grade, n",
-    "cockpit_casedaygrid": "day, node_path, status, grade, n",
-    "cockpit_heatcell": "day, node_path, cx, cy, n",
+    **{table: f"{key}, sum(n)" for table, key in COUNTERS.items()},
     "cockpit_caseopen": "case_id, node_path, grid_id, source, category_id, status, grade, "
     "reported_at, due_at, lng, lat",
     "cockpit_caseclosure": "case_id, day, node_path, category_id, minutes, late",
@@ -32,14 +38,22 @@ BASE = datetime(2026, 11, 20, 15, 59, 59, tzinfo=UTC)
 
 
 def tables() -> dict:
-    """The five rollup tables, every row, in a stable order (zero counts included: an insert
-    must not leave any)."""
+    """The five rollup tables in a stable order: every count (zero counts included: an insert
+    must not leave any) and every row of the other two."""
     out = {}
     with connection.cursor() as cursor:
         for table, columns in TABLES.items():
-            cursor.execute(f"SELECT {columns} FROM {table} ORDER BY {columns}")
+            key = COUNTERS.get(table)
+            group = f" GROUP BY {key}" if key else ""
+            cursor.execute(f"SELECT {columns} FROM {table}{group} ORDER BY {key or columns}")
             out[table] = cursor.fetchall()
     return out
+
+
+def slots_used(table: str = "cockpit_casedaily") -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT slot FROM {table}")
+        return {row[0] for row in cursor.fetchall()}
 
 
 def assert_equals_rebuild() -> dict:
@@ -184,12 +198,13 @@ def until(condition, seconds: float = 15) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_bulk_inserts_on_the_same_rollup_rows_do_not_deadlock(town, categories):
-    """Two batches of 100 on the same rollup keys, one sending its rows in the reverse order of
-    the other, in two transactions open at once. A third transaction holds the casedaily row of
-    the first batch's first case until both batches wait, so their upserts run truly side by
-    side: the row trigger took its locks in row order, the two batches then each held a key
-    the other wanted and PostgreSQL aborted one (deadlock, 40P01). Ordered upserts wait for each
-    other instead, and both commit. The database is flushed after the test (transaction=True)."""
+    """With every counter slot taken, two batches share slot 0's rows: two batches of 100 on the
+    same rollup keys, one sending its rows in the reverse order of the other, in two
+    transactions open at once. A third transaction holds every slot and the casedaily row of the
+    first batch's first case until both batches wait, so their upserts run truly side by side:
+    the row trigger took its locks in row order, the two batches then each held a key the other
+    wanted and PostgreSQL aborted one (deadlock, 40P01). Ordered upserts wait for each other
+    instead, and both commit. The database is flushed after the test (transaction=True)."""
     (first,) = cases(town, categories, 1)
     Case.objects.bulk_create([first, *cases(town, categories, 50, seed=500)])  # committed rows
     batches = [cases(town, categories, 100), cases(town, categories, 100)]
@@ -213,6 +228,10 @@ def test_two_concurrent_bulk_inserts_on_the_same_rollup_rows_do_not_deadlock(tow
 
     def block() -> None:
         with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, k) FROM generate_series(0, %s) k",
+                [SLOT_LOCK_CLASS, SLOTS - 1],
+            )
             cursor.execute(
                 "SELECT 1 FROM cockpit_casedaily d JOIN events_case c"
                 " ON d.day = cockpit_day(c.reported_at) AND d.node_path = c.node_path"
@@ -257,3 +276,66 @@ def test_two_concurrent_bulk_inserts_on_the_same_rollup_rows_do_not_deadlock(tow
     assert sorted(inserted) == [0, 1]
     kept = assert_equals_rebuild()
     assert sum(row[-1] for row in kept["cockpit_casedaily"]) == 251
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_on_the_same_keys_do_not_wait_and_folding_keeps_every_count(
+    town, categories
+):
+    """Batch A inserts 100 cases and keeps its transaction open; batch B, on the same rollup
+    keys, must commit meanwhile (before counter slots it queued on A's counter rows until A
+    committed: here it would hit the 5 s statement timeout). The counts are then spread over
+    two slots and still equal a rebuild; folding the slots (rollups_compact) leaves one row per
+    key and every count as it was."""
+    (first,) = cases(town, categories, 1)
+    first.save()  # slot 0 rows exist before either batch
+    batches = [cases(town, categories, 100), cases(town, categories, 100)]
+    held, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def batch_a() -> None:
+        try:
+            with transaction.atomic():
+                Case.objects.bulk_create(batches[0])
+                held.set()
+                release.wait(timeout=30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            held.set()
+            connection.close()
+
+    a = threading.Thread(target=batch_a)
+    a.start()
+    try:
+        assert held.wait(timeout=15)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '5s'")
+            Case.objects.bulk_create(batches[1])
+        b_done_while_a_open = a.is_alive()
+    finally:
+        release.set()
+        a.join(timeout=30)
+    assert errors == [] and b_done_while_a_open
+    assert slots_used() == {0, 1} and slots_used("cockpit_heatcell") == {0, 1}
+    assert sum(row[-1] for row in tables()["cockpit_casedaily"]) == 201
+    # Move some cases to another status: keys of one case drop to zero (a fold removes them).
+    moved = [c.id for batch in batches for c in batch[:30]]  # both copies of 30 keys
+    Case.objects.filter(id__in=moved).exclude(status="closed").update(status="closed")
+    kept = tables()
+    zero = {t: [r for r in rows if t in COUNTERS and not r[-1]] for t, rows in kept.items()}
+    assert zero["cockpit_casedaily"]
+    kept = {t: [r for r in rows if r not in zero[t]] for t, rows in kept.items()}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cockpit_casedaily")
+        rows_before = cursor.fetchone()[0]
+
+    folded = rollups_compact(before=BASE.date() + timedelta(days=30))
+    assert folded > 0 and slots_used() == {0} and slots_used("cockpit_heatcell") == {0}
+    assert tables() == kept
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cockpit_casedaily")
+        assert cursor.fetchone()[0] < rows_before
+    assert rollups_compact(before=BASE.date() + timedelta(days=30)) == 0  # nothing left to fold
+    rollups_rebuild()
+    assert tables() == kept
