@@ -1168,7 +1168,8 @@ class IntakeApi(APIView):
         counts = {
             s: sum(1 for r in out if r["status"] == s) for s in ("created", "existing", "error")
         }
-        return Response({"results": out, **counts})
+        # Plain json (DRF's renderer and encoder cost ~1 ms on a hundred results); the same body.
+        return JsonResponse({"results": out, **counts}, json_dumps_params={"ensure_ascii": False})
 
 
 class CaseCollectionApi(CaseListApi, CaseCreateApi):

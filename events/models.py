@@ -148,6 +148,7 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="reported_cases",
+        db_index=False,  # case_reporter_user: partial (residents and webhooks have none)
     )
     reporter_name = models.CharField(_("报告人"), max_length=64, blank=True)
     reporter_phone_enc = models.TextField(blank=True, default="")
@@ -234,6 +235,11 @@ class Case(models.Model):
                 condition=models.Q(merged_into__isnull=False),
                 name="case_merged_into",
             ),
+            models.Index(
+                fields=["reporter_user"],
+                condition=models.Q(reporter_user__isnull=False),
+                name="case_reporter_user",
+            ),
             # deduplication: open cases of one category near a point
             models.Index(fields=["category", "status"], name="case_category_status"),
         ]
@@ -250,10 +256,18 @@ class CaseLog(models.Model):
     """The case's own log: append-only (a trigger refuses UPDATE and DELETE). Its id is the
     sequence number every live push carries; a reconnecting client asks for ids after its last."""
 
+    # Every entry is written and most are never searched but by case: an index here is paid on
+    # every report and step, so there is none on ``at`` or (spatial) on ``location``, which
+    # nothing looks up, and the actor's is partial (residents and machines act without one).
     case = models.ForeignKey(Case, models.PROTECT, related_name="log", db_index=False)  # (case, id)
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # caselog_actor: partial
     )
     actor_label = models.CharField(
         max_length=64, blank=True
@@ -262,7 +276,9 @@ class CaseLog(models.Model):
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     note = models.TextField(blank=True)
-    location = models.PointField(srid=settings.STORAGE_SRID, null=True, blank=True)
+    location = models.PointField(
+        srid=settings.STORAGE_SRID, null=True, blank=True, spatial_index=False
+    )
     data = models.JSONField(default=dict, blank=True)
     # An id made on the phone for an offline action: the same id sent twice is one action.
     # Unique where given (a partial index: most entries have none and cost it nothing).
@@ -272,7 +288,12 @@ class CaseLog(models.Model):
         verbose_name = _("事件日志")
         verbose_name_plural = _("事件日志")
         ordering = ["id"]
-        indexes = [models.Index(fields=["case", "id"])]
+        indexes = [
+            models.Index(fields=["case", "id"]),
+            models.Index(
+                fields=["actor"], condition=models.Q(actor__isnull=False), name="caselog_actor"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client_action_id"],
