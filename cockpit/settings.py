@@ -195,7 +195,13 @@ CELERY_TASK_ALWAYS_EAGER = False
 # --- Auth and login security (等保 2.0 level 3, standards.md §4.1). All configurable.
 AUTH_USER_MODEL = "accounts.User"
 # Model permissions follow the user's role (accounts.auth.RoleBackend); groups are not used.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "accounts.auth.RoleBackend"]
+AUTHENTICATION_BACKENDS = [
+    "accounts.auth.StaffBackend",
+    "accounts.auth.RoleBackend",
+    # Sessions started before StaffBackend name Django's ModelBackend: this keeps their users
+    # logged in after the deploy. It can go once SESSION_COOKIE_AGE (two weeks) has passed.
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
@@ -224,7 +230,7 @@ PII_ID_MASK = (env_int("PII_ID_MASK_HEAD", 3), env_int("PII_ID_MASK_TAIL", 4))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SESSION_ENGINE = "django.contrib.sessions.backends.db"  # survives a Redis outage
+SESSION_ENGINE = "accounts.sessions"  # in the database: survives a Redis outage
 
 # --- Territory
 GRID_CODE_LENGTH = env_int(

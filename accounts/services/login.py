@@ -332,7 +332,7 @@ def session_login(*, request, user: User, factors: list[str]) -> None:
 
     from accounts.middleware import SESSION_LAST_SEEN
 
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="accounts.auth.StaffBackend")
     request.session[SESSION_LAST_SEEN] = time.time()
     audit_record(
         user=user, event="login", success=True, request=request, detail={"factors": factors}

@@ -1,0 +1,81 @@
+"""A staff session: what keeps it alive and what ends it. Sessions are read by
+accounts.sessions (one plain query) and the user by accounts.auth.StaffBackend; these tests hold
+them to what Django's own session store and ModelBackend promise."""
+
+import datetime
+
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.auth import StaffBackend
+from accounts.models import User
+from tests.town import PASSWORD
+
+ME = reverse("accounts:me")
+
+
+def logged_in(username: str) -> Client:
+    client = Client()
+    response = client.post(
+        reverse("accounts:api-login"),
+        {"username": username, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    return client
+
+
+def test_a_logged_in_session_answers_as_its_user(town):
+    assert logged_in("wang").get(ME).json()["username"] == "wang"
+
+
+def test_a_session_cookie_no_longer_works_after_logout(town):
+    client = logged_in("wang")
+    stolen = Client()
+    stolen.cookies = client.cookies  # the same cookie, kept by someone else
+    assert stolen.get(ME).status_code == 200
+    assert client.post(reverse("accounts:api-logout")).status_code == 204
+    assert stolen.get(ME).status_code == 403
+
+
+def test_an_expired_session_is_anonymous(town):
+    client = logged_in("wang")
+    Session.objects.update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.get(ME).status_code == 403
+
+
+def test_a_deactivated_user_is_anonymous_at_the_next_request(town):
+    client = logged_in("wang")
+    User.objects.filter(pk=town.wang.pk).update(is_active=False)
+    assert client.get(ME).status_code == 403
+
+
+def test_a_new_password_ends_the_users_other_sessions(town):
+    phone, desk = logged_in("wang"), logged_in("wang")
+    town.wang.set_password("Sandun-Grid-77")
+    town.wang.save(update_fields=["password"])
+    assert phone.get(ME).status_code == 403 and desk.get(ME).status_code == 403
+
+
+def test_a_session_started_under_djangos_model_backend_stays_logged_in(town):
+    """Sessions started before StaffBackend name Django's ModelBackend: a deploy must not log
+    their users out."""
+    client = logged_in("wang")
+    session = client.session
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session.save()
+    assert client.get(ME).json()["username"] == "wang"
+
+
+def test_the_session_user_has_every_field_the_orm_would_load(town):
+    town.wang.last_login = timezone.now()
+    town.wang.save(update_fields=["last_login"])
+    loaded = StaffBackend().get_user(town.wang.pk)
+    expected = User.objects.get(pk=town.wang.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
+    assert loaded._state.adding is False and loaded._state.db == "default"
+    assert StaffBackend().get_user(0) is None
