@@ -358,7 +358,7 @@ class CaseCreateApi(APIView):
         ):
             _foreign_action_id()
         body = {
-            **case_summary(result.case),
+            **case_summary(result.case_view),
             "created": result.created,
             "warnings": [str(w) for w in result.warnings],
         }
