@@ -41,6 +41,17 @@ def _fresh_local_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Django's LocaleMiddleware activates the language a request asks for and never switches
+    back: after a test whose last request asked for English, the next test's messages (a
+    validator called directly) would be English. Every test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+
+
 @pytest.fixture
 def town(db) -> SmallTown:
     """The small town inside the test's transaction (rolled back after it)."""
