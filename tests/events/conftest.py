@@ -47,12 +47,13 @@ def media_files(root) -> list:
 
 @pytest.fixture
 def api():
-    """A client for one actor: api(user) → APIClient logged in as that user (no TOTP step)."""
+    """A client for one actor: api(user) → APIClient logged in as that user (no TOTP step), with
+    a session as the field app has, so plain views (POST /api/cases/) see the user too."""
 
     def make(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
-            client.force_authenticate(user=user)
+            client.force_login(user)
         return client
 
     return make

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from events.models import Case
 from tests.events.conftest import IN_G1, OUTSIDE
 from tests.town import PASSWORD
@@ -88,11 +89,39 @@ def test_a_report_without_the_csrf_token_is_refused_with_the_error_body(phone):
     assert Case.objects.count() == 0
 
 
-def test_a_report_after_logout_is_refused(phone):
+def test_a_report_after_logout_is_refused_with_the_error_body(phone):
     assert phone.post(reverse("accounts:api-logout")).status_code == 204
     r = phone.post(
         "/api/cases/",
         {"category": "09005", "source": "worker", "address": "兰里路 8 号"},
         content_type="application/json",
     )
+    assert r.status_code == 403 and set(r.json()) == {"message", "fields"}
+    assert Case.objects.count() == 0
+
+
+def test_a_deactivated_workers_report_is_refused(phone, town):
+    User.objects.filter(pk=town.wang.pk).update(is_active=False)
+    r = phone.post(
+        "/api/cases/",
+        {"category": "09005", "source": "worker", "address": "兰里路 8 号"},
+        content_type="application/json",
+    )
     assert r.status_code == 403 and Case.objects.count() == 0
+
+
+def test_a_bad_report_names_its_fields_in_english_when_asked(phone):
+    r = phone.post(
+        "/api/cases/",
+        {"category": "09005", "source": "worker", "lng": "east", "grade": 7},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert r.status_code == 400
+    assert r.json()["fields"]["lng"] == ["Must be a number."]
+    assert Case.objects.count() == 0
+
+
+def test_a_body_that_is_not_json_is_a_400_with_the_error_body(phone):
+    r = phone.post("/api/cases/", "{not json", content_type="application/json")
+    assert r.status_code == 400 and set(r.json()) == {"message", "fields"}
