@@ -53,6 +53,20 @@ def _action_label(action: str, lang: str) -> str:
     return found
 
 
+_last_iso: tuple = (None, "")
+
+
+def _iso(at) -> str:
+    """``at.isoformat()``, remembering the last one: a batch's entries share one timestamp
+    (their entry time and their case's report time), so a hundred pushes format it once."""
+    global _last_iso
+    last, text = _last_iso
+    if at is not last:
+        text = at.isoformat()
+        _last_iso = (at, text)
+    return text
+
+
 def entry_payload(entry: CaseLog, lang: str | None = None) -> dict:
     lang = lang or get_language()
     case = entry.case
@@ -62,7 +76,7 @@ def entry_payload(entry: CaseLog, lang: str | None = None) -> dict:
         "seq": entry.id,
         "entry": {
             "id": entry.id,
-            "at": entry.at.isoformat(),
+            "at": _iso(entry.at),
             "action": entry.action,
             "action_label": _action_label(entry.action, lang),
             "actor": str(entry.actor) if entry.actor_id else entry.actor_label,
@@ -88,17 +102,28 @@ def entry_payload(entry: CaseLog, lang: str | None = None) -> dict:
             "address": case.address,
             "lng": point.x if point else None,
             "lat": point.y if point else None,
-            "reported_at": case.reported_at.isoformat(),
+            "reported_at": _iso(case.reported_at),
             "resolve_due": case.resolve_due.isoformat() if case.resolve_due else None,
         },
     }
 
 
+_path_groups: dict[str, tuple[str, ...]] = {}
+
+
+def _node_groups(path: str) -> tuple[str, ...]:
+    """The area groups of a tree path (every node from the town down), remembered per path."""
+    found = _path_groups.get(path)
+    if found is None:
+        found = tuple(f"dispatch.node.{i}" for i in path.strip("/").split("/") if i)
+        if len(_path_groups) < 10_000:  # a town has a few hundred paths
+            _path_groups[path] = found
+    return found
+
+
 def groups_for(entry: CaseLog) -> list[str]:
     case = entry.case
-    groups = [
-        f"dispatch.node.{node_id}" for node_id in case.node_path.strip("/").split("/") if node_id
-    ]
+    groups = list(_node_groups(case.node_path))
     people = {case.handler_id} if case.handler_id else set()
     # A dispatch to a plan's units or an escalation names the people it concerns.
     people.update(i for i in (entry.data or {}).get("notify", []) if isinstance(i, int))
