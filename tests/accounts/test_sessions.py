@@ -3,7 +3,9 @@ accounts.sessions (one plain query) and the user by accounts.auth.StaffBackend; 
 them to what Django's own session store and ModelBackend promise."""
 
 import datetime
+import time
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -11,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.auth import StaffBackend
+from accounts.middleware import SESSION_LAST_SEEN
 from accounts.models import User
+from accounts.sessions import SessionStore
 from tests.town import PASSWORD
 
 ME = reverse("accounts:me")
@@ -30,6 +34,24 @@ def logged_in(username: str) -> Client:
 
 def test_a_logged_in_session_answers_as_its_user(town):
     assert logged_in("wang").get(ME).json()["username"] == "wang"
+
+
+def test_activity_is_written_at_most_once_a_minute_and_keeps_the_session_alive(town):
+    client = logged_in("wang")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def last_seen() -> float:
+        return SessionStore(key).load()[SESSION_LAST_SEEN]
+
+    at_login = last_seen()
+    assert client.get(ME).status_code == 200 and last_seen() == at_login  # no write yet
+    nearly_idle = time.time() - settings.SESSION_IDLE_TIMEOUT_MINUTES * 60 + 30
+    session = client.session
+    session[SESSION_LAST_SEEN] = nearly_idle
+    session.save()
+    assert client.get(ME).status_code == 200
+    assert last_seen() > nearly_idle + 25  # stamped again: the timeout starts over
+    assert client.get(ME).status_code == 200
 
 
 def test_a_session_cookie_no_longer_works_after_logout(town):
