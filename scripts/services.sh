@@ -38,6 +38,10 @@ CONF
     as_pg "$PGBIN/pg_ctl" -D "$VAR/pg" -l "$VAR/pg-run/pg.log" -w -t 60 start >/dev/null
   fi
   psql_() { "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+  # Write-heavy tuning (docs/deployment.md, "PostgreSQL"): checkpoints by time rather than every
+  # GB of WAL, and full-page images compressed. Applied on every start, so older clusters get it.
+  psql_ -c "ALTER SYSTEM SET max_wal_size = '4GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '15min'" \
+    -c "ALTER SYSTEM SET wal_compression = 'lz4'" -c "SELECT pg_reload_conf()" >/dev/null
   if [ -z "$(psql_ -c "select 1 from pg_roles where rolname='cockpit'")" ]; then
     psql_ -c "create role cockpit login superuser"
   fi
