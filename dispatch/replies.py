@@ -19,6 +19,7 @@ from dispatch.models import AnswerTemplate
 from dispatch.selectors import answer_render
 from events import services as case_services
 from events.models import Case, CaseLog
+from events.signals import entries_written
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,22 @@ def reply_auto(*, entry_id: int) -> CaseLog | None:
     )
 
 
+def _reply_auto_logged(entry_id: int) -> None:
+    try:
+        reply_auto(entry_id=entry_id)
+    except Exception:  # the step itself stands; a missing courtesy reply is only logged
+        log.exception("automatic reply to log entry %s failed", entry_id)
+
+
+def _on_entries_written(sender, action: str, entry_ids: list[int], **kwargs) -> None:
+    """New reports' first entries (written set-based, after commit): their automatic answer,
+    if the "report" action has one."""
+    if action == "reply" or action not in _auto_actions():
+        return
+    for entry_id in entry_ids:
+        _reply_auto_logged(entry_id)
+
+
 def _on_log_saved(sender, instance: CaseLog, created: bool, **kwargs) -> None:
     if not created or instance.action == "reply" or kwargs.get("raw"):
         return
@@ -84,13 +101,7 @@ def _on_log_saved(sender, instance: CaseLog, created: bool, **kwargs) -> None:
     if instance.action not in _auto_actions():
         return
 
-    def send():
-        try:
-            reply_auto(entry_id=instance.id)
-        except Exception:  # the step itself stands; a missing courtesy reply is only logged
-            log.exception("automatic reply to log entry %s failed", instance.id)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _reply_auto_logged(instance.id))
 
 
 _AUTO_CACHE: dict = {"at": 0.0, "actions": frozenset()}
@@ -119,3 +130,6 @@ def auto_cache_clear() -> None:
 def connect() -> None:
     """Called from DispatchConfig.ready()."""
     post_save.connect(_on_log_saved, sender=CaseLog, dispatch_uid="dispatch.replies.auto")
+    entries_written.connect(
+        _on_entries_written, sender=CaseLog, dispatch_uid="dispatch.replies.auto_written"
+    )

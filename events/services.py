@@ -21,6 +21,7 @@ from cockpit.errors import ApplicationError
 from events import deadlines, newcases
 from events.media import CheckedPhoto
 from events.models import Attachment, Case, CaseLog, Category, ExtensionRequest, HotlineOrder
+from events.signals import entries_written
 from events.workflow import NOTE_ACTIONS, TRANSITIONS
 from grids.coords import to_storage_lnglat
 from grids.models import Node
@@ -631,6 +632,8 @@ def _after_commit(rows: list[newcases.NewCase], *, outermost: bool) -> None:
     else:
         push_entries([r.entry_id for r in rows])
     routing_wake()
+    # The entries were written without post_save: tell who listens for new entries.
+    entries_written.send(sender=CaseLog, action="report", entry_ids=[r.entry_id for r in rows])
 
 
 # One index probe per id (case_unique_external_id, both columns), whatever the statistics say:

@@ -456,3 +456,46 @@ def test_webhook_fields_are_checked_with_messages_in_both_languages(
     if english:
         assert r.json()["fields"][field] == [english]
     assert Case.objects.count() == 0
+
+
+def test_an_automatic_answer_on_report_reaches_residents_and_every_item_of_a_batch(
+    town, categories, api, source_key, django_capture_on_commit_callbacks
+):
+    """New cases' first entries are written set-based (no post_save): the automatic answer of
+    the "report" action still goes out, once per case, for a resident's report and for every
+    created item of a webhook batch — not for an item that was already known."""
+    from dispatch.models import AnswerTemplate
+    from dispatch.replies import auto_cache_clear
+
+    AnswerTemplate.objects.create(
+        name="已收到", action="report", auto_send=True, text="{number} 已收到，我们会尽快处理。"
+    )
+    auto_cache_clear()
+    client, key = api(), source_key("iot")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(
+            "/api/report",
+            {"category": "06010", "lng": IN_G1[0], "lat": IN_G1[1], "description": "垃圾"},
+            format="json",
+        )
+    assert r.status_code == 201, r.json()
+    number = r.json()["number"]
+    replies = list(CaseLog.objects.filter(case__number=number, action="reply"))
+    assert [e.note for e in replies] == [f"{number} 已收到，我们会尽快处理。"]
+    assert replies[0].data["auto"] is True
+
+    items = [
+        {"event_id": f"AR-{i}", "sensor_id": "S1", "alarm_type": "smoke", "address": "兰里路"}
+        for i in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(client, "iot", {"reports": items[:1]}, key).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        body = send(client, "iot", {"reports": items}, key).json()
+    assert [x["status"] for x in body["results"]] == ["existing", "created", "created"]
+    batch = Case.objects.filter(source="iot")
+    assert CaseLog.objects.filter(case__in=batch, action="reply").count() == 3  # one per case
+    for case in batch:
+        assert list(case.log.filter(action="reply").values_list("note", flat=True)) == [
+            f"{case.number} 已收到，我们会尽快处理。"
+        ]
