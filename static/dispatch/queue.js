@@ -1,6 +1,6 @@
 // The queue: j/k move, Enter opens, r registers, d dispatches as recommended, v verifies,
-// c closes the selected case; "/" searches. Rows change live over /ws/live/ (catching up from
-// the page's last seq), new reports appear on top of the first page, and the export buttons
+// c closes the selected case; "/" searches. Rows and the per-status counters change live over
+// /ws/live/ (catching up from the page's last seq), new reports appear on top of the first page, and the export buttons
 // ask for a background export and download it when the worker has built it.
 
 import { connectLive } from "/static/cockpit/live.js";
@@ -92,6 +92,11 @@ function matchesFilters(c) {
   const form = new FormData(filters);
   const status = form.get("status") || "open";
   if (status === "open" ? !OPEN.has(c.status) : status !== "all" && status !== c.status) return false;
+  return matchesOtherFilters(c, form);
+}
+
+// The filters but the status: the ones the per-status counters are counted under.
+function matchesOtherFilters(c, form = new FormData(filters)) {
   const source = form.get("source");
   if (source && source !== c.source) return false;
   const grid = form.get("grid");
@@ -145,9 +150,25 @@ function newRow(c) {
   return tr;
 }
 
+// The per-status counters follow each status change (a new case counts from nothing).
+function bump(key, delta) {
+  const el = root.querySelector(`[data-count="${key}"]`);
+  if (el) el.textContent = String(Math.max(0, Number(el.textContent) + delta));
+}
+
+function countsFollow(entry, c) {
+  if (!entry || entry.from_status === entry.to_status || !matchesOtherFilters(c)) return;
+  if (entry.from_status) bump(entry.from_status, -1);
+  else bump("all", 1);
+  bump(entry.to_status, 1);
+  const was = OPEN.has(entry.from_status), is = OPEN.has(entry.to_status);
+  if (was !== is) bump("open", is ? 1 : -1);
+}
+
 function onMessage(msg) {
   if (msg.type !== "case.updated") return;
   const c = msg.case;
+  countsFollow(msg.entry, c);
   let row = tbody.querySelector(`tr[data-id="${c.id}"]`);
   if (row) {
     setStatus(row, c.status, c.status_label);

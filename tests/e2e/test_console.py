@@ -82,9 +82,17 @@ def test_the_operator_registers_and_dispatches_from_the_keyboard_and_sees_it_liv
     expect(page.locator("#live-badge")).to_be_hidden(timeout=10_000)  # the live feed is open
     expect(page.locator(".q-keys")).to_contain_text("按推荐派遣")
 
+    def count(status: str) -> int:
+        return int(page.locator(f'[data-count="{status}"]').inner_text())
+
+    counts = {s: count(s) for s in ("reported", "registered", "open", "all")}
     page.keyboard.press("k")  # already on the first row: stays
     page.keyboard.press("r")
     expect(row.locator(".st")).to_have_text("已立案")
+    # The per-status counters follow the step, without a reload.
+    expect(page.locator('[data-count="registered"]')).to_have_text(str(counts["registered"] + 1))
+    expect(page.locator('[data-count="reported"]')).to_have_text(str(counts["reported"] - 1))
+    expect(page.locator('[data-count="open"]')).to_have_text(str(counts["open"]))
     page.keyboard.press("d")
     expect(row.locator(".st")).to_have_text("已派遣")
     expect(row.locator(".c-handler")).to_have_text("王网格")
@@ -103,6 +111,9 @@ def test_the_operator_registers_and_dispatches_from_the_keyboard_and_sees_it_liv
     # A new report arrives: it appears on top of the queue, no reload.
     fresh = elsewhere(lambda: report("新上报：井盖缺失"))
     expect(page.locator("#queue-rows tr").first).to_have_attribute("data-id", str(fresh.id))
+    expect(page.locator('[data-count="reported"]')).to_have_text(str(counts["reported"]))
+    expect(page.locator('[data-count="all"]')).to_have_text(str(counts["all"] + 1))
+    expect(page.locator('[data-count="open"]')).to_have_text(str(counts["open"] + 1))
 
     assert page.evaluate("window.__notReloaded") is True  # live, not a reload
 
