@@ -108,7 +108,7 @@ function renderSummary(s) {
 function renderIndices(data) {
   const today = data.today;
   const avg = today.reduce((a, r) => a + r.value, 0) / (today.length || 1);
-  $("#idx-avg").textContent = `今日综合 ${avg.toFixed(1)}`;
+  $("#idx-avg").textContent = `今日综合 ${avg.toFixed(1)} · today overall`;
   chart("c-radar").setOption({
     backgroundColor: "transparent",
     radar: {
@@ -276,10 +276,10 @@ async function openGrid(id) {
   const g = await getJSON(`/api/screen/grids/${id}`);
   showDrill(`<h3 data-grid="${g.id}">网格 ${esc(g.name)} <span class="level ${esc(g.level)}">${LEVEL_LABELS[g.level] || ""}</span></h3>
     <div class="meta">${esc(g.community)} · ${esc(g.code)}${g.leader ? " · 网格长 " + esc(g.leader) : ""}</div>
-    <div class="stats"><div><b>${g.today}</b>今日</div><div><b>${g.week}</b>近7日</div><div><b>${g.open}</b>在办</div><div class="late"><b>${g.overdue}</b>超期</div></div>
-    <h4>在岗人员（${g.staff.filter((s) => s.on_duty).length}/${g.staff.length}）</h4>
+    <div class="stats"><div><b>${g.today}</b>今日<span class="en">today</span></div><div><b>${g.week}</b>近7日<span class="en">7 days</span></div><div><b>${g.open}</b>在办<span class="en">open</span></div><div class="late"><b>${g.overdue}</b>超期<span class="en">overdue</span></div></div>
+    <h4>在岗人员（${g.staff.filter((s) => s.on_duty).length}/${g.staff.length}）<span class="en">on duty</span></h4>
     <ul>${g.staff.map((s) => `<li>${s.on_duty ? "🟢" : "⚪"} ${esc(s.name)} <small>${esc(s.role)}</small></li>`).join("") || "<li>—</li>"}</ul>
-    <h4>在办事件</h4>
+    <h4>在办事件<span class="en">open cases</span></h4>
     <ol>${g.cases.map((c) => `<li class="${c.overdue ? "late" : ""}" data-case="${c.id}"><span class="tag g${c.grade}">${GRADE_LABELS[c.grade]}</span> ${esc(c.category)} · ${esc(c.status)} <small>${esc(c.number)}</small></li>`).join("") || "<li>—</li>"}</ol>`);
 }
 async function openCase(id) {
@@ -289,7 +289,7 @@ async function openCase(id) {
     <div class="meta">${esc(c.number)} · ${esc(c.source)} · ${esc(c.status_label)}</div>
     <div class="meta">${esc(c.grid)} ${esc(c.address)}${c.handler ? " · 处置人 " + esc(c.handler) : ""}</div>
     <p>${esc(c.description)}</p>
-    <h4>处置时间轴</h4>
+    <h4>处置时间轴<span class="en">timeline</span></h4>
     <ol class="timeline">${c.timeline.map((e) => `<li><span class="t">${esc(new Date(e.at).toLocaleString("zh-CN", { hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }))}</span><span>${esc(e.action_label)} · ${esc(e.actor)}${e.note ? " · " + esc(e.note) : ""}</span></li>`).join("")}</ol>`);
 }
 

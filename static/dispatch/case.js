@@ -74,12 +74,12 @@ async function act(action, button) {
   if (button && button.hidden) return;
   let note = "";
   if (button && button.dataset.needsNote) {
-    note = window.prompt(`${button.textContent.trim()}：请填写理由`) || "";
+    note = window.prompt(`${button.textContent.trim()}：请填写理由 · give the reason`) || "";
     if (!note.trim()) return;
   }
   const body = { client_action_id: newActionId(), note };
   if (action === "merge") {
-    body.into = window.prompt("并入的事件编号（如 SD-20261123-000123）") || "";
+    body.into = window.prompt("并入的事件编号（如 SD-20261123-000123）· number of the case to merge into") || "";
     if (!body.into.trim()) return;
   }
   try {
@@ -94,7 +94,7 @@ async function dispatch(body) {
   try {
     const { data } = await api(`/api/cases/${caseId}/dispatch`, { method: "POST", body: { ...body, client_action_id: newActionId() } });
     setStatus(data.case.status, data.case.status_label);
-    toast(data.case.handler ? `已派遣 · ${data.case.handler.name}` : "已派遣", "ok");
+    toast(data.case.handler ? `已派遣 · dispatched · ${data.case.handler.name}` : "已派遣 · dispatched", "ok");
     refreshActions();
   } catch (err) { showError(err); }
 }
@@ -133,7 +133,7 @@ if (replyForm) {
     if (select.value) body.template = Number(select.value);
     try {
       await api(`/api/cases/${caseId}/reply`, { method: "POST", body });
-      toast("答复已发送", "ok");
+      toast("答复已发送 · reply sent", "ok");
       text.value = "";
       select.value = "";
     } catch (err) { showError(err); }
@@ -204,7 +204,7 @@ function drawMap() {
   const el = document.getElementById("case-map");
   const data = JSON.parse(document.getElementById("map-data").textContent);
   if (!el || !window.maplibregl || (!data.point && !data.grids.features.length)) {
-    if (el) el.textContent = "无位置信息";
+    if (el) el.textContent = "无位置信息 · no location";
     return;
   }
   const dark = document.documentElement.dataset.theme === "dark";
@@ -247,7 +247,7 @@ function drawMap() {
     el.dataset.ready = "1";
   } catch (err) {
     // No WebGL (an old screen, a headless test browser): the rest of the page works without it.
-    el.textContent = "地图不可用（浏览器不支持 WebGL）";
+    el.textContent = "地图不可用（浏览器不支持 WebGL）· map unavailable (no WebGL)";
   }
 }
 drawMap();

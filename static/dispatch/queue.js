@@ -52,7 +52,7 @@ function setStatus(row, status, label) {
 }
 
 async function act(action) {
-  if (!selected) { toast("请先用 j / k 选择一条事件", "error"); return; }
+  if (!selected) { toast("请先用 j / k 选择一条事件 · select a case with j / k first", "error"); return; }
   const id = selected.dataset.id;
   const number = selected.querySelector("td a").textContent;
   try {
@@ -217,14 +217,14 @@ for (const button of document.querySelectorAll("[data-export]")) {
     button.disabled = true;
     try {
       const { data } = await api("/api/exports", { method: "POST", body });
-      toast("正在生成导出文件…");
+      toast("正在生成导出文件… · building the export…");
       for (let i = 0; i < 120; i++) {
         await new Promise((r) => setTimeout(r, 1000));
         const res = await fetch(data.url, { method: "HEAD", credentials: "same-origin" });
-        if (res.status === 200) { location.href = data.url; toast("导出完成", "ok"); return; }
-        if (res.status !== 202) { toast("导出失败，请重试", "error"); return; }
+        if (res.status === 200) { location.href = data.url; toast("导出完成 · export ready", "ok"); return; }
+        if (res.status !== 202) { toast("导出失败，请重试 · export failed, try again", "error"); return; }
       }
-      toast("导出超时，请稍后重试", "error");
+      toast("导出超时，请稍后重试 · export timed out, try again later", "error");
     } catch (err) {
       showError(err);
     } finally {
@@ -252,7 +252,7 @@ if (orderDialog) {
       const { data: result } = await api("/api/orders", { method: "POST", body });
       orderDialog.close();
       form.reset();
-      toast(`指令已下达 · ${result.case.number}`, "ok");
+      toast(`指令已下达 · order issued · ${result.case.number}`, "ok");
     } catch (err) { showError(err); }
   });
 }
