@@ -630,6 +630,7 @@ function dutyText(s) {
   const parts = [`在岗：每 ${Math.round(s.intervalMs / 1000)} 秒上报位置`];
   if (s.lastSentAt) parts.push(`最近 ${timeText(new Date(s.lastSentAt).toISOString()).split(" ")[1]}`);
   parts.push(`本次已上报 ${s.sent} 次`);
+  if (s.queued) parts.push(`暂存 ${s.queued} 条待补传`);
   return parts.join(" · ");
 }
 

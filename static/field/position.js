@@ -3,6 +3,9 @@
 // per interval however often the GPS fires; paused when the app has been hidden for a while;
 // slower on a low battery and stopped on a nearly empty one (where the Battery API exists).
 // Off duty: one last report saying so, then nothing is sent.
+// Offline (or the network fails), each report is kept on the phone (the last QUEUE_MAX, about
+// two hours) and sent, oldest first and with its own time, as soon as the network is back; the
+// server keeps the history and never moves the latest position back to an old fix.
 
 import { csrfToken } from "./outbox.js";
 
@@ -11,6 +14,8 @@ const DEFAULT_INTERVAL_MS = 30000;
 const HIDDEN_PAUSE_MS = 5 * 60 * 1000;
 const LOW_BATTERY = 0.15;
 const EMPTY_BATTERY = 0.05;
+const QUEUE_KEY = "field.positionQueue";
+const QUEUE_MAX = 240;
 
 const state = {
   onDuty: localStorage.getItem(KEY) === "1",
@@ -23,14 +28,23 @@ const state = {
   sent: 0,
   lastSentAt: null,
   lastError: "",
+  flushing: false,
 };
+
+function queued() {
+  try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; }
+}
+
+function queueSave(items) {
+  localStorage.setItem(QUEUE_KEY, JSON.stringify(items.slice(-QUEUE_MAX)));
+}
 const listeners = new Set();
 const emit = () => { for (const fn of listeners) { try { fn(snapshot()); } catch (e) { console.error(e); } } };
 
 export function onChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
 export function snapshot() {
-  return { intervalMs: interval(), onDuty: state.onDuty, fix: state.fix, paused: state.paused, sent: state.sent, lastSentAt: state.lastSentAt, lastError: state.lastError, battery: state.battery ? { level: state.battery.level, charging: state.battery.charging } : null };
+  return { intervalMs: interval(), onDuty: state.onDuty, fix: state.fix, paused: state.paused, sent: state.sent, queued: queued().length, lastSentAt: state.lastSentAt, lastError: state.lastError, battery: state.battery ? { level: state.battery.level, charging: state.battery.charging } : null };
 }
 
 export function lastFix() { return state.fix; }
@@ -64,27 +78,55 @@ export function currentFix({ maxAgeMs = 60000, timeoutMs = 8000 } = {}) {
   });
 }
 
-async function send(onDuty) {
-  const fix = state.fix;
-  if (!fix || !navigator.onLine) return false;
+// One report to the server: "sent", "refused" (the server said no: not kept) or "offline".
+async function post(record) {
   try {
     const r = await fetch("/api/grids/positions", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ lng: fix.lng, lat: fix.lat, accuracy: Math.min(fix.accuracy ?? 0, 99999), on_duty: onDuty, recorded_at: new Date().toISOString() }),
+      body: JSON.stringify(record),
     });
-    if (!r.ok) { state.lastError = `定位上报失败（${r.status}）`; emit(); return false; }
+    if (!r.ok) { state.lastError = `定位上报失败（${r.status}）· position refused`; return "refused"; }
     state.sent += 1;
-    state.lastSentAt = Date.now();
     state.lastError = "";
-    emit();
-    return true;
+    return "sent";
   } catch (e) {
-    state.lastError = "网络不可用，定位暂未上报";
-    emit();
-    return false;
+    return "offline";
   }
+}
+
+// The kept reports, oldest first; stops at the first network failure and keeps the rest.
+async function flush() {
+  if (state.flushing || !navigator.onLine) return;
+  state.flushing = true;
+  try {
+    let items = queued();
+    while (items.length) {
+      if ((await post(items[0])) === "offline") break;
+      items = queued().slice(1); // the head went (or was refused); others may have been added
+      queueSave(items);
+    }
+  } finally {
+    state.flushing = false;
+    emit();
+  }
+}
+
+async function send(onDuty) {
+  const fix = state.fix;
+  if (!fix) return false;
+  const record = { lng: fix.lng, lat: fix.lat, accuracy: Math.min(fix.accuracy ?? 0, 99999), on_duty: onDuty, recorded_at: new Date().toISOString() };
+  state.lastSentAt = Date.now();
+  const outcome = navigator.onLine ? await post(record) : "offline";
+  if (outcome === "offline") {
+    queueSave([...queued(), record]);
+    state.lastError = "网络不可用，定位已暂存，联网后补传 · offline: kept, sent when back online";
+  } else if (queued().length) {
+    flush();
+  }
+  emit();
+  return outcome === "sent";
 }
 
 function tick() {
@@ -169,7 +211,7 @@ export function start() {
       resume();
     }
   });
-  window.addEventListener("online", () => tick());
+  window.addEventListener("online", () => { flush(); tick(); });
   if (navigator.getBattery) {
     navigator.getBattery().then((b) => {
       state.battery = b;
@@ -180,5 +222,6 @@ export function start() {
     }).catch(() => {});
   }
   if (state.onDuty) resume();
+  flush(); // what an earlier visit kept
   emit();
 }

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from events import services
 from events.models import Attachment, Case, CaseLog, Category
@@ -299,6 +300,54 @@ def test_positions_are_sent_on_duty_and_stop_off_duty(browser, live_server_url, 
         time.sleep(3.5)  # three intervals
         assert StaffPosition.objects.filter(staff=live_town.wang).count() == sent
         shot(page, "8-off-duty")
+    finally:
+        context.close()
+
+
+def test_positions_taken_offline_are_kept_and_sent_when_back_online(
+    browser, live_server_url, live_town
+):
+    """On duty with no network: each interval's position is kept on the phone; back online,
+    they reach the server, oldest first, with the times they were taken."""
+    context = phone(
+        browser,
+        live_server_url,
+        init_script="localStorage.setItem('field.positionIntervalMs', '1000');",
+    )
+    page = context.new_page()
+    mine = StaffPosition.objects.filter(staff=live_town.wang)
+    try:
+        login(page, "wang", "/m/me")
+        page.wait_for_selector("#duty-switch")
+        page.click("#duty-switch")
+        wait_for(lambda: mine.count() >= 1, what="the first position report")
+        context.set_offline(True)
+        time.sleep(0.5)
+        before = mine.count()
+        offline_from = timezone.now()
+        time.sleep(4)  # about four intervals without a network
+        offline_until = timezone.now()
+        assert mine.count() == before  # nothing got through
+        kept = page.evaluate(
+            "JSON.parse(localStorage.getItem('field.positionQueue') || '[]').length"
+        )
+        assert kept >= 3
+        context.set_offline(False)
+        wait_for(
+            lambda: mine.filter(recorded_at__range=(offline_from, offline_until)).count() >= 3,
+            what="the kept positions",
+        )
+        wait_for(
+            lambda: (
+                page.evaluate(
+                    "JSON.parse(localStorage.getItem('field.positionQueue') || '[]').length"
+                )
+                == 0
+            ),
+            what="an empty queue on the phone",
+        )
+        latest = LatestPosition.objects.get(staff=live_town.wang)
+        assert latest.recorded_at == mine.order_by("-recorded_at").first().recorded_at
     finally:
         context.close()
 
