@@ -556,8 +556,8 @@ class _XY:
 
 
 def _case_view(row: newcases.NewCase) -> SimpleNamespace:
-    """A new case's fields as case_summary reads them (the ones the write did not set are the
-    model's defaults, as in the written row). tests/events/test_staff_report.py holds the
+    """A new case's fields as case_summary and the live push read them (the ones the write did
+    not set are the model's defaults, as in the written row). tests/events/test_staff_report.py holds the
     answer built from it to the stored case's summary."""
     v = row.values
     return SimpleNamespace(
@@ -572,6 +572,7 @@ def _case_view(row: newcases.NewCase) -> SimpleNamespace:
         address=v["address"],
         location=_XY(row.lng, row.lat) if row.lng is not None else None,
         grid_id=row.grid_id,
+        node_path=row.node_path,
         grid=SimpleNamespace(code=row.grid_code, name=row.grid_name)
         if row.grid_id is not None
         else None,
@@ -591,24 +592,9 @@ def _pushable(row: newcases.NewCase) -> SimpleNamespace:
     """A new case's first entry as events.live reads it (entry_payload, groups_for),
     without building model instances for a hundred rows."""
     v = row.values
-    case = SimpleNamespace(
-        id=row.id,
-        number=row.number,
-        status=Case.Status.REPORTED.value,
-        category=row.category,
-        grade=v["grade"],
-        source=v["source"],
-        grid_id=row.grid_id,
-        handler_id=None,
-        address=v["address"],
-        location=_XY(row.lng, row.lat) if row.lng is not None else None,
-        reported_at=row.reported_at,
-        resolve_due=v["resolve_due"],
-        node_path=row.node_path,
-    )
     return SimpleNamespace(
         id=row.entry_id,
-        case=case,
+        case=_case_view(row),
         at=row.reported_at,
         action="report",
         actor_id=None,

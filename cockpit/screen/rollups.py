@@ -328,9 +328,10 @@ SELECT array_agg(DISTINCT day), count(*) FROM moved
 def rollups_compact(before: date | None = None) -> int:
     """Fold the counter slots of every day before ``before`` (default: today in the town) into
     slot 0, and drop the zero rows left on those days; every count reads the same before and
-    after. Returns how many slot rows it folded. Runs hourly (beat), so a past day ends up with one row per
-    key; today keeps its slots, which its writers are using. A writer that still adds to a past
-    day (a case reported yesterday, closed now) opens a slot row again, folded on the next run."""
+    after. Returns how many slot rows it folded. Runs hourly (beat), so a past day ends up with
+    one row per key; today keeps its slots, which its writers are using. A writer that still
+    adds to a past day (a case reported yesterday, closed now) opens a slot row again, folded on
+    the next run."""
     from django.db import transaction
     from django.utils import timezone
 
