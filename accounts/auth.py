@@ -10,33 +10,36 @@ from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import SourceKey, User
 from accounts.selectors import role_has_model_permission, role_has_module_permission
+from accounts.sessions import USER_ATTNAMES, user_columns
+from accounts.sessions import current as current_session
 from cockpit.errors import ApplicationError
 
-_USER_FIELDS = User._meta.concrete_fields
-# Every column, in the order Model.from_db takes them; none needs a converter on PostgreSQL
-# (tests/accounts/test_sessions.py compares the result with the ORM's).
-_USER_SQL = "SELECT {} FROM {} WHERE {} = %s".format(
-    ", ".join(f'"{f.column}"' for f in _USER_FIELDS),
-    f'"{User._meta.db_table}"',
-    f'"{User._meta.pk.column}"',
+_USER_SQL = (
+    f'SELECT {user_columns("")} FROM "{User._meta.db_table}" WHERE "{User._meta.pk.column}" = %s'
 )
-_USER_ATTNAMES = [f.attname for f in _USER_FIELDS]
 
 
 class StaffBackend(ModelBackend):
-    """Django's ModelBackend, with the logged-in user loaded by one plain query: every
-    logged-in request loads the user, and building the ORM's query and instance cost a grid
-    worker's report about a sixth of its CPU. Passwords, the active check and permissions stay
+    """Django's ModelBackend, with the logged-in user taken from the row the session store read
+    with the session (accounts.sessions), or else loaded by one plain query: every logged-in
+    request loads the user, and building the ORM's query and instance cost a grid worker's
+    report about a sixth of its CPU. Passwords, the active check and permissions stay
     ModelBackend's."""
 
     def get_user(self, user_id):
+        # The row the session store read together with this request's session, if it is this
+        # user's (accounts.sessions): same columns, same moment, no second query.
+        store = current_session.get()
+        user = getattr(store, "loaded_user", None)
+        if user is not None and str(user.pk) == str(user_id):
+            return user if self.user_can_authenticate(user) else None
         alias = router.db_for_read(User)
         with connections[alias].cursor() as cur:
             cur.execute(_USER_SQL, [user_id])
             row = cur.fetchone()
         if row is None:
             return None
-        user = User.from_db(alias, _USER_ATTNAMES, row)
+        user = User.from_db(alias, USER_ATTNAMES, row)
         return user if self.user_can_authenticate(user) else None
 
 

@@ -1,15 +1,42 @@
 import time
+from functools import partial
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from accounts.sessions import current
 
 SESSION_LAST_SEEN = "last_seen"
 SESSION_IDLE_FLAG = "idle_logged_out"
 API_PREFIXES = ("/api/", "/accounts/api/")
+
+
+def _user(request):
+    """Django's auth.get_user, told which session store is asking (accounts.sessions.current),
+    so StaffBackend can take the user row the store read with the session."""
+    if not hasattr(request, "_cached_user"):
+        token = current.set(request.session)
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            current.reset(token)
+    return request._cached_user
+
+
+class AuthenticationMiddleware(DjangoAuthentication):
+    """Django's, with the user resolved by ``_user``: every check auth.get_user makes (the
+    backend named in the session, the password hash) is made as before."""
+
+    def process_request(self, request):
+        super().process_request(request)  # its checks, and request.auser
+        request.user = SimpleLazyObject(partial(_user, request))
 
 
 class IdleTimeoutMiddleware:

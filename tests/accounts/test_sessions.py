@@ -1,5 +1,5 @@
-"""A staff session: what keeps it alive and what ends it. Sessions are read by
-accounts.sessions (one plain query) and the user by accounts.auth.StaffBackend; these tests hold
+"""A staff session: what keeps it alive and what ends it. A session and its user are read by
+accounts.sessions (one plain query) and handed to accounts.auth.StaffBackend; these tests hold
 them to what Django's own session store and ModelBackend promise."""
 
 import datetime
@@ -7,14 +7,15 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
-from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.auth import StaffBackend
 from accounts.middleware import SESSION_LAST_SEEN
-from accounts.models import User
+from accounts.models import Session, User
 from accounts.sessions import SessionStore
 from tests.town import PASSWORD
 
@@ -101,3 +102,34 @@ def test_the_session_user_has_every_field_the_orm_would_load(town):
         assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
     assert loaded._state.adding is False and loaded._state.db == "default"
     assert StaffBackend().get_user(0) is None
+
+
+def test_a_request_reads_its_session_and_user_in_one_query(town):
+    client = logged_in("wang")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).json()["username"] == "wang"
+    reads = [q["sql"] for q in queries if "accounts_user" in q["sql"]]
+    assert len(reads) == 1 and "accounts_session" in reads[0]
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert Session.objects.get(session_key=key).user_id == town.wang.pk
+
+
+def test_a_session_without_its_user_column_still_answers_as_its_user(town):
+    """Sessions copied over at the deploy (accounts 0005) have no user column yet."""
+    client = logged_in("wang")
+    Session.objects.update(user=None)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).json()["username"] == "wang"
+    assert len([q for q in queries if "accounts_user" in q["sql"]]) == 2  # the join, then its own
+
+
+def test_deleting_a_user_ends_their_sessions(town):
+    """(An account with audit records is only ever deactivated; one without can be deleted.)"""
+    temp = User.objects.create_user("temp", password=PASSWORD, role=town.wang.role)
+    client = Client()
+    client.force_login(temp)
+    assert client.get(ME).json()["username"] == "temp"
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    temp.delete()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get(ME).status_code == 403
