@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.measure import D
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,36 +48,37 @@ def _duplicate_of(case: Case) -> Case | None:
         .exclude(id=case.id)
         .exclude(source__in=NO_DEDUP_SOURCES)
         .order_by("reported_at", "id")
+        .only("id", "number")
         .first()
     )
-
-
-# The claim: a conditional UPDATE that skips a row another worker holds (it is routing it now).
-_CLAIM_SQL = (
-    "UPDATE events_case SET routed_at = %s WHERE id = ("
-    "SELECT id FROM events_case WHERE id = %s AND routed_at IS NULL FOR UPDATE SKIP LOCKED)"
-)
 
 
 def case_route(*, case_id: int, config: RoutingConfig | None = None) -> dict | None:
     """Route one case: deduplicate, grade, decide, dispatch (or recommend), record why.
 
-    Idempotent: the case is claimed with a conditional UPDATE (routed_at IS NULL) inside the
-    same transaction as everything else, so a retry after a crash starts again from nothing
-    and a second delivery of the task finds the case already routed and does nothing. A case
-    another worker is routing at this moment is skipped (None), not waited for; should that
-    worker fail, its transaction rolls back and the sweeper finds the case again."""
+    Idempotent: the case is claimed by locking its row while it is still un-routed (FOR UPDATE
+    SKIP LOCKED), and routed_at is set in the same transaction as everything else, so a retry
+    after a crash starts again from nothing and a second delivery of the task finds the case
+    already routed and does nothing. A case another worker is routing at this moment is
+    skipped (None), not waited for; should that worker fail, its transaction rolls back and the
+    sweeper finds the case again. The routing decision, routed_at and the merge or the note are
+    one UPDATE of the case row."""
     now = timezone.now()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL, [now, case_id])
-            claimed = cursor.rowcount
-        if not claimed:
+        case = (
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("category", "grid")
+            .filter(id=case_id, routed_at__isnull=True)
+            .first()
+        )
+        if case is None:
             return None
-        case = Case.objects.select_related("category", "grid").get(id=case_id)
         if case.status != Case.Status.REPORTED:  # an operator got there first
             case_services.case_note(
-                case_id=case.id, action="route", note=_("已由坐席员处理，未自动分拨")
+                case_id=case.id,
+                action="route",
+                note=_("已由坐席员处理，未自动分拨"),
+                updates={"routed_at": now},
             )
             return {}
 
@@ -96,17 +97,17 @@ def case_route(*, case_id: int, config: RoutingConfig | None = None) -> dict | N
                 ],
                 "dispatched": False,
             }
-            Case.objects.filter(id=case.id).update(routing=routing)
             case_services.case_merge(
                 case_id=case.id,
                 into_id=twin.id,
                 reason=_("重复上报，已并入 %(n)s 一并处理") % {"n": twin.number},
+                updates={"routing": routing, "routed_at": now},
             )
             return routing
 
         d = decide(case, now=now, config=config)
         routing = {**d.as_json(), "at": now.isoformat(), "duplicate_of": None}
-        updates = {"routing": routing}
+        updates = {"routing": routing, "routed_at": now}
         if d.grade != case.grade:
             updates["grade"] = d.grade
         auto = d.mode == "auto" and d.kind != "none"

@@ -336,17 +336,35 @@ def reporter_message(message: dict) -> dict | None:
     }
 
 
+# What a push reads back of an entry: its own columns, and of its case, category and actor only
+# what groups_for and entry_payload read (a case row is wide; reading all of it, and building it
+# in Python, was most of a read-back's cost).
+PUSH_READ = (
+    "id", "case_id", "at", "actor_id", "actor_label", "action", "from_status", "to_status",
+    "note", "data",
+    "case__id", "case__number", "case__status", "case__category_id", "case__grade",
+    "case__source", "case__grid_id", "case__handler_id", "case__address", "case__location",
+    "case__reported_at", "case__resolve_due", "case__node_path",
+    "case__category__id", "case__category__name", "case__category__code",
+    "actor__id", "actor__display_name", "actor__username",
+)  # fmt: skip
+
+
+def _read_back(entry_ids: list[int]):
+    return (
+        CaseLog.objects.filter(id__in=entry_ids)
+        .select_related("case", "case__category", "actor")
+        .only(*PUSH_READ)
+        .order_by("id")
+    )
+
+
 def push_entries(entry_ids: list[int]) -> None:
     """Push many entries (batch intake) with one query and one publish."""
     if not entry_ids:
         return
     try:
-        entries = (
-            CaseLog.objects.filter(id__in=entry_ids)
-            .select_related("case", "case__category", "actor")
-            .order_by("id")
-        )
-        publish([(groups_for(e), entry_payload(e)) for e in entries])
+        publish([(groups_for(e), entry_payload(e)) for e in _read_back(entry_ids)])
     except Exception:
         log.warning(
             "live push of %d log entries failed; clients will catch up",
@@ -373,9 +391,7 @@ def push_entry(entry_id: int, entry: CaseLog | None = None) -> None:
     written in that transaction (a new report); pushed without reading it back."""
     try:
         if entry is None or entry.id != entry_id:
-            entry = CaseLog.objects.select_related("case", "case__category", "actor").get(
-                id=entry_id
-            )
+            entry = _read_back([entry_id]).get()
         publish([(groups_for(entry), entry_payload(entry))])
     except Exception:
         log.warning(

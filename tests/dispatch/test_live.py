@@ -89,6 +89,48 @@ def test_a_case_handed_to_a_worker_reaches_him_once_though_two_groups_carry_it(
         assert [m for m in drain(ws, quiet=1.0) if m.get("seq") == entry.id] == []
 
 
+def test_one_transactions_entries_arrive_in_order_and_a_rolled_back_one_never(
+    live_server_url, live_town
+):
+    """Entries written in one transaction are read back and pushed together after commit; an
+    entry whose savepoint rolled back was never written, so nobody is told of it."""
+    case = report(IN_G1)
+    li = login(live_server_url, "li")
+    with ws_connect(live_server_url, "/ws/live/", li) as ws:
+        handshake(ws)
+
+        def undone(note):
+            try:
+                with transaction.atomic():
+                    services.case_note(case_id=case.id, action="reply", note=note)
+                    raise RuntimeError("undo")
+            except RuntimeError:
+                pass
+
+        with transaction.atomic():
+            undone("撤回的答复一")  # the transaction's first entry, and its push, roll back
+            register = services.case_transition(
+                case_id=case.id, action="register", actor=live_town.li
+            )
+            undone("撤回的答复二")  # joins register's push, but is not there to be read back
+            dispatch = services.case_transition(
+                case_id=case.id,
+                action="dispatch",
+                actor=live_town.li,
+                updates={"handler": live_town.wang},
+            )
+            # nothing is pushed before commit
+            assert updates(drain(ws, quiet=0.5), case.id) == []
+        got, before = recv_until(ws, lambda m: m.get("seq") == dispatch.id)
+        pushed = [*updates(before, case.id), got, *updates(drain(ws, quiet=1.0), case.id)]
+        assert [m["entry"]["action"] for m in pushed] == ["register", "dispatch"]
+        assert [m["seq"] for m in pushed] == [register.id, dispatch.id]
+        assert pushed[1]["case"]["handler_id"] == live_town.wang.id
+        assert pushed[0]["case"]["status"] == "dispatched"  # read back after commit
+        assert "撤回的答复" not in str(pushed)
+        assert not case.log.filter(action="reply").exists()
+
+
 def test_a_reconnecting_client_gets_exactly_the_entries_it_missed_in_order(
     live_server_url, live_town
 ):

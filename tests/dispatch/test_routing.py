@@ -90,6 +90,55 @@ def test_a_case_is_routed_once_even_if_the_task_runs_twice(town, categories, uni
     assert Assignment.objects.filter(case=case).count() == 1
 
 
+@pytest.fixture
+def no_wake():
+    """The session's Celery worker (started by an earlier test) is not woken for this test's
+    cases: the wake-up flag is held, so routing_wake sends nothing and only the test routes."""
+    from cockpit import redisclient
+
+    flag = redisclient.key(services.ROUTE_WAKE_FLAG)
+    redisclient.exchange([("SET", flag, 1, "EX", 60)])
+    yield
+    redisclient.exchange([("DEL", flag)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_another_worker_is_routing_is_skipped_not_waited_for(
+    town, categories, units, no_wake
+):
+    """Two workers woken together: the one that finds the row locked moves on at once; the
+    case is routed once, by whoever comes next."""
+    import threading
+
+    from django.db import connection, transaction
+
+    case = report(categories["06010"])
+    locked, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(id=case.id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+            done.set()
+
+    threading.Thread(target=other_worker, daemon=True).start()
+    assert locked.wait(10)
+    started = timezone.now()
+    assert case_route(case_id=case.id) is None  # skipped
+    assert (timezone.now() - started).total_seconds() < 2  # not waited for
+    release.set()
+    assert done.wait(10)
+    case.refresh_from_db()
+    assert case.routed_at is None  # the holder did not route it: the next wake-up will
+    assert case_route(case_id=case.id) is not None
+    assert case_route(case_id=case.id) is None
+    assert CaseLog.objects.filter(case=case, action__in=("route", "recommend")).count() == 1
+
+
 def test_recommend_only_waits_for_the_operator_with_the_suggestion(town, categories, units):
     rule = RoutingRule.objects.create(
         name="推荐执法队", target="team", team=units["team"], mode="recommend"
@@ -176,6 +225,8 @@ def test_a_nearby_repeat_is_merged_into_the_open_case(town, categories, units):
     far.refresh_from_db()
     assert routing["duplicate_of"] == first.number
     assert second.status == Case.Status.MERGED and second.merged_into == first
+    # the decision, the routing time and the merge were written together
+    assert second.routing["duplicate_of"] == first.number and second.routed_at is not None
     assert far.status != Case.Status.MERGED
     told = CaseLog.objects.get(case=first, action="duplicate")
     assert told.data["merged"] == second.number
