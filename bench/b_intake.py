@@ -106,6 +106,7 @@ def resident_single(ctx) -> Row:
 
     clients = ctx.web_workers * ctx.web_threads
     load = Load(ctx, clients=clients, session=lambda: KeepAlive(base), request=request)
+    ctx.baseline_before("insert_single")
     rate, answered, errors = load.run()
     note = _note(errors, answered, load.errors, f"{clients} clients, {answered} answered")
     return ctx.ratio_row(
@@ -137,6 +138,7 @@ def worker_single(ctx) -> Row:
 
     clients = ctx.web_workers * ctx.web_threads
     load = Load(ctx, clients=clients, session=session, request=request)
+    ctx.baseline_before("insert_single")
     rate, answered, errors = load.run()
     note = _note(errors, answered, load.errors, f"{clients} clients, {answered} answered")
     return ctx.ratio_row(
@@ -178,6 +180,7 @@ def webhook_batch(ctx) -> Row:
 
     clients = ctx.web_workers + 1
     load = Load(ctx, clients=clients, session=session, request=request)
+    ctx.baseline_before("insert_batch")
     rate, answered, errors = load.run()
     note = _note(errors, answered, load.errors, f"{clients} clients, {answered} batches of {BATCH}")
     return ctx.ratio_row(

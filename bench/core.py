@@ -177,6 +177,7 @@ class Context:
     started: list[Proc] = field(default_factory=list)
     _servers: dict = field(default_factory=dict)
     _baselines: dict = field(default_factory=dict)
+    _before: dict = field(default_factory=dict)
     _logins: dict = field(default_factory=dict)
     points: list[tuple[float, float]] = field(default_factory=list)
     category_codes: list[str] = field(default_factory=list)
@@ -348,7 +349,10 @@ class Context:
         """A Celery worker on the bench queue (routing of new cases)."""
 
         def make():
-            cmd = [str(VENV_BIN / "celery"), "-A", "cockpit", "worker", "-l", "info"]
+            # niced as in production (scripts/run.sh, docker-compose.yml): routing waits, a
+            # request or a push does not
+            cmd = ["nice", "-n", os.environ.get("WORKER_NICE", "10")]
+            cmd += [str(VENV_BIN / "celery"), "-A", "cockpit", "worker", "-l", "info"]
             cmd += ["-c", os.environ.get("CELERY_CONCURRENCY", "2")]
             cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             self.log("starting celery worker")
@@ -402,17 +406,37 @@ class Context:
             self._baselines[key] = baselines.MEASURE[key](self)
         return self._baselines[key]
 
+    def baseline_before(self, key: str) -> None:
+        """Measure baseline ``key`` again right before a phase; its ratio_row then measures it
+        once more right after and compares with the mean of the two. A shared machine's speed
+        drifts within a run (session 6: the same code gave 318 and 621 reports/s two minutes
+        apart against run-start baselines within 5 % of each other); bracketing each phase
+        compares it with the database's rate at that time, not the run's first seconds."""
+        from bench import baselines
+
+        self._before[key] = baselines.MEASURE[key](self)
+
     def ratio_row(
         self, name: str, value: float | None, unit: str, *, baseline: str, minimum: float, note=""
     ) -> Row:
-        """A Row comparing ``value`` with baseline ``baseline``; passes at ratio ≥ ``minimum``."""
+        """A Row comparing ``value`` with baseline ``baseline``; passes at ratio ≥ ``minimum``.
+        After baseline_before: with the mean of the baseline measured before and after the
+        phase; otherwise with the run's own baseline row."""
+        from bench import baselines
+
         base = self.baseline(baseline)
-        ratio = value / base.value if value is not None and base.value else None
+        base_value, measured = base.value, f"{base.value:,.0f}" if base.value else ""
+        before = self._before.pop(baseline, None)
+        if before is not None and before.value:
+            after = baselines.MEASURE[baseline](self)
+            base_value = (before.value + after.value) / 2
+            measured = f"{base_value:,.0f} (before {before.value:,.0f}, after {after.value:,.0f})"
+        ratio = value / base_value if value is not None and base_value else None
         return Row(
             name,
             value,
             unit,
-            baseline=f"{base.name} {base.value:,.0f} {base.unit}" if base.value else base.name,
+            baseline=f"{base.name} {measured} {base.unit}" if base_value else base.name,
             ratio=ratio,
             target=f"≥ {minimum:.0%}",
             ok=None if ratio is None else ratio >= minimum,

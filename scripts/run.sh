@@ -17,7 +17,9 @@ $V/granian --interface wsgi cockpit.wsgi:application --host "$HOST" --port "$POR
   --workers "${WEB_WORKERS:-3}" --blocking-threads 4 --blocking-threads-idle-timeout 600 \
   --access-log --log-level warning & pids+=($!)
 $V/daphne -b "$HOST" -p "$WS_PORT" cockpit.asgi:application -v 0 & pids+=($!)
-$V/celery -A cockpit worker -l warning -c "${CELERY_CONCURRENCY:-2}" & pids+=($!)
+# The worker runs niced: routing and escalation can wait a moment, a request or a push cannot
+# (docs/deployment.md "Background work yields").
+nice -n "${WORKER_NICE:-10}" $V/celery -A cockpit worker -l warning -c "${CELERY_CONCURRENCY:-2}" & pids+=($!)
 $V/celery -A cockpit beat -l warning --pidfile= -s var/celerybeat-schedule & pids+=($!)
 
 sleep 2
