@@ -14,6 +14,7 @@ from events.models import (
     ExtensionRequest,
     HotlineOrder,
 )
+from events.templatetags.category_icons import category_icon
 
 
 class DeadlinePolicyInline(admin.TabularInline):
@@ -34,6 +35,7 @@ class CategoryAdmin(admin.ModelAdmin):
         "default_grade",
         "resident_visible",
         "icon",
+        "icon_preview",
         "sort",
         "active",
     )
@@ -72,6 +74,10 @@ class CategoryAdmin(admin.ModelAdmin):
         ),
         (_("随手拍"), {"fields": ("resident_visible", "icon", "sort")}),
     )
+
+    @admin.display(description=_("图标预览"))
+    def icon_preview(self, obj):
+        return category_icon(obj.icon)
 
     def get_readonly_fields(self, request, obj=None):
         # A category's identity is the standard's; codes of categories in use do not change.

@@ -18,6 +18,23 @@ class Category(models.Model):
         URGENT = 2, _("紧急")
         NORMAL = 3, _("一般")
 
+    class Icon(models.TextChoices):
+        """The 随手拍 picker's icons, drawn as inline SVG (events/templatetags/category_icons.py):
+        no emoji, which a phone or browser without an emoji font shows as empty boxes."""
+
+        TRASH = "trash", _("垃圾桶")
+        CAR = "car", _("汽车")
+        STALL = "stall", _("摊位")
+        ROAD = "road", _("路障")
+        LAMP = "lamp", _("灯泡")
+        BOX = "box", _("箱子")
+        NOISE = "noise", _("喇叭")
+        WATER = "water", _("水波")
+        POSTER = "poster", _("纸张")
+        HAZARD = "hazard", _("警示")
+        DISPUTE = "dispute", _("对话")
+        OTHER = "other", _("铅笔")
+
     standard_ref = models.CharField(_("标准"), max_length=32, default="GB/T 47678.5-2026")
     kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
     code = models.CharField(_("编码"), max_length=16)
@@ -31,7 +48,7 @@ class Category(models.Model):
     )
     # Residents pick from a short list; the rest are for staff and machines.
     resident_visible = models.BooleanField(_("随手拍可选"), default=False)
-    icon = models.CharField(_("图标"), max_length=8, blank=True)
+    icon = models.CharField(_("图标"), max_length=16, choices=Icon.choices, blank=True)
     sort = models.PositiveIntegerField(_("排序"), default=100)
     active = models.BooleanField(_("启用"), default=True)
     register_condition = models.TextField(_("立案条件"), blank=True)

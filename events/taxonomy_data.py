@@ -187,20 +187,20 @@ STANDARD_GRADES = {
 }
 
 # The resident's 随手拍 picker: about ten everyday things, with an icon each, in this order.
-# (kind, code) -> (sort, emoji).
+# (kind, code) -> (sort, icon); icons are the names of Category.Icon, drawn as inline SVG.
 RESIDENT_SHORT_LIST = {
-    ("matter", "06010"): (10, "🗑️"),
-    ("matter", "09009"): (20, "🚗"),
-    ("matter", "09006"): (30, "🏪"),
-    ("matter", "06013"): (40, "🚧"),
-    ("matter", "01037"): (50, "💡"),
-    ("matter", "06036"): (60, "📦"),
-    ("matter", "06028"): (70, "🔊"),
-    ("matter", "06025"): (80, "🌊"),
-    ("matter", "07001"): (90, "📄"),
-    ("scene", "L0008"): (100, "⚠️"),
-    ("scene", "L0007"): (110, "🤝"),
-    ("scene", "L0099"): (120, "✏️"),
+    ("matter", "06010"): (10, "trash"),
+    ("matter", "09009"): (20, "car"),
+    ("matter", "09006"): (30, "stall"),
+    ("matter", "06013"): (40, "road"),
+    ("matter", "01037"): (50, "lamp"),
+    ("matter", "06036"): (60, "box"),
+    ("matter", "06028"): (70, "noise"),
+    ("matter", "06025"): (80, "water"),
+    ("matter", "07001"): (90, "poster"),
+    ("scene", "L0008"): (100, "hazard"),
+    ("scene", "L0007"): (110, "dispute"),
+    ("scene", "L0099"): (120, "other"),
 }
 
 # Detection and alarm types of the machine sources, mapped to a category (kind, code).

@@ -24,3 +24,14 @@ def bi(text: str, tag: str = "span"):
     return format_html(
         '<{0} class="t">{1}</{0}> <{0} class="en" lang="en">{2}</{0}>', tag, text, english
     )
+
+
+@register.simple_tag
+def bi_plain(text: str) -> str:
+    """The same as plain text, "中文 · English", for messages a script shows (in a JSON block):
+    {% translate "正在定位…" as t %}{% bi_plain t %}."""
+    if (get_language() or "zh-hans").startswith("en"):
+        return str(text)
+    with override("en"):
+        english = gettext(str(text))
+    return str(text) if english == str(text) else f"{text} · {english}"

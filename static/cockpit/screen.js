@@ -278,7 +278,7 @@ async function openGrid(id) {
     <div class="meta">${esc(g.community)} · ${esc(g.code)}${g.leader ? " · 网格长 " + esc(g.leader) : ""}</div>
     <div class="stats"><div><b>${g.today}</b>今日<span class="en">today</span></div><div><b>${g.week}</b>近7日<span class="en">7 days</span></div><div><b>${g.open}</b>在办<span class="en">open</span></div><div class="late"><b>${g.overdue}</b>超期<span class="en">overdue</span></div></div>
     <h4>在岗人员（${g.staff.filter((s) => s.on_duty).length}/${g.staff.length}）<span class="en">on duty</span></h4>
-    <ul>${g.staff.map((s) => `<li>${s.on_duty ? "🟢" : "⚪"} ${esc(s.name)} <small>${esc(s.role)}</small></li>`).join("") || "<li>—</li>"}</ul>
+    <ul>${g.staff.map((s) => `<li><span class="duty${s.on_duty ? " on" : ""}" role="img" aria-label="${s.on_duty ? "在岗" : "不在岗"}"></span>${esc(s.name)} <small>${esc(s.role)}</small></li>`).join("") || "<li>—</li>"}</ul>
     <h4>在办事件<span class="en">open cases</span></h4>
     <ol>${g.cases.map((c) => `<li class="${c.overdue ? "late" : ""}" data-case="${c.id}"><span class="tag g${c.grade}">${GRADE_LABELS[c.grade]}</span> ${esc(c.category)} · ${esc(c.status)} <small>${esc(c.number)}</small></li>`).join("") || "<li>—</li>"}</ol>`);
 }

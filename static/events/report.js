@@ -128,7 +128,7 @@ for (const id of ["photo-camera", "photo-album"]) {
 
 function locate() {
   const state = $("place-state");
-  state.textContent = "📍 " + T.locating;
+  state.textContent = T.locating;
   $("place").classList.remove("ok", "bad");
   if (!navigator.geolocation) {
     return failed();
@@ -136,7 +136,7 @@ function locate() {
   navigator.geolocation.getCurrentPosition(
     (p) => {
       position = { lng: p.coords.longitude, lat: p.coords.latitude, accuracy: Math.round(p.coords.accuracy || 0) };
-      state.textContent = `📍 ${T.located} ±${position.accuracy} m`;
+      state.textContent = `${T.located} ±${position.accuracy} m`;
       $("place").classList.add("ok");
       fieldError("location", "");
     },
@@ -147,7 +147,7 @@ function locate() {
 
 function failed() {
   position = null;
-  $("place-state").textContent = "📍 " + T.denied;
+  $("place-state").textContent = T.denied;
   $("place").classList.add("bad");
   $("address").required = true;
   $("address").focus({ preventScroll: true });

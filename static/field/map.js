@@ -8,17 +8,20 @@ export function distanceM(a, b) {
   return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
 }
 
-export function bearingLabel(from, to) {
+export function bearingLabel(from, to, lang = "zh") {
   if (!from || !to) return "";
   const dx = (to.lng - from.lng) * Math.cos((from.lat * Math.PI) / 180);
   const dy = to.lat - from.lat;
   const deg = (Math.atan2(dx, dy) * 180) / Math.PI;
-  const names = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
+  const names = lang === "en"
+    ? ["north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"]
+    : ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
   return names[Math.round(((deg + 360) % 360) / 45) % 8];
 }
 
-export function formatDistance(m) {
+export function formatDistance(m, lang = "zh") {
   if (m == null) return "";
+  if (lang === "en") return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`;
   return m < 1000 ? `${Math.round(m)} 米` : `${(m / 1000).toFixed(1)} 公里`;
 }
 
@@ -39,7 +42,7 @@ export function miniMap({ target, me, grid, width = 320, height = 180 }) {
   if (me) pts.push([me.lng, me.lat]);
   const outline = rings(grid);
   if (!pts.length) outline.forEach((ring) => ring.forEach((p) => pts.push(p)));
-  if (!pts.length) return `<div class="map map-empty">无位置信息</div>`;
+  if (!pts.length) return `<div class="map map-empty">无位置信息 · no location</div>`;
   const lat0 = pts.reduce((s, p) => s + p[1], 0) / pts.length;
   const kx = Math.cos((lat0 * Math.PI) / 180);
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
@@ -74,5 +77,5 @@ export function miniMap({ target, me, grid, width = 320, height = 180 }) {
   const barPx = nice / mPerPx;
   parts.push(`<g class="map-scale" transform="translate(10,${height - 12})"><line x1="0" y1="0" x2="${barPx.toFixed(1)}" y2="0"/><text x="${(barPx + 6).toFixed(1)}" y="4">${esc(formatDistance(nice))}</text></g>`);
   parts.push(`<text x="${width - 14}" y="20" class="map-north">北↑</text>`);
-  return `<svg class="map" viewBox="0 0 ${width} ${height}" role="img" aria-label="事发位置示意图">${parts.join("")}</svg>`;
+  return `<svg class="map" viewBox="0 0 ${width} ${height}" role="img" aria-label="事发位置示意图 · map of the case and you">${parts.join("")}</svg>`;
 }

@@ -108,9 +108,9 @@ function body(record) {
 }
 
 function errorText(data, status) {
-  if (!data) return `错误 ${status}`;
+  if (!data) return `错误 ${status} · error ${status}`;
   const fields = data.fields ? Object.values(data.fields).flat().join("；") : "";
-  return [data.message || data.detail || "", fields].filter(Boolean).join(" · ") || `错误 ${status}`;
+  return [data.message || data.detail || "", fields].filter(Boolean).join(" · ") || `错误 ${status} · error ${status}`;
 }
 
 async function sendOne(record) {

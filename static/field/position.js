@@ -149,7 +149,7 @@ function startWatching() {
       remember(pos);
       if (first) tick(); // the first fix goes at once; later ones wait for the interval
     },
-    (err) => { state.lastError = err.code === 1 ? "未获得定位权限，请在浏览器设置中允许定位" : "暂时无法定位"; emit(); },
+    (err) => { state.lastError = err.code === 1 ? "未获得定位权限，请在浏览器设置中允许定位 · location not allowed: allow it in the browser settings" : "暂时无法定位 · no position yet"; emit(); },
     { enableHighAccuracy: true, maximumAge: 15000, timeout: 30000 },
   );
 }

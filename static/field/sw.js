@@ -46,7 +46,7 @@ async function networkFirst(request, cacheName, { fallbackUrl = null } = {}) {
   } catch (e) {
     const hit = (await cache.match(request, { ignoreSearch: false })) || (fallbackUrl && (await caches.match(fallbackUrl)));
     if (hit) return request.mode === "navigate" ? hit : offlineCopy(hit);
-    return new Response(JSON.stringify({ message: "当前离线，且没有缓存的数据。" }), { status: 503, headers: { "Content-Type": "application/json", "X-Field-Offline": "1" } });
+    return new Response(JSON.stringify({ message: "当前离线，且没有缓存的数据。· offline, and nothing kept on the phone" }), { status: 503, headers: { "Content-Type": "application/json", "X-Field-Offline": "1" } });
   }
 }
 

@@ -141,6 +141,8 @@ def test_a_task_arrives_live_is_accepted_and_resolved_offline_exactly_once(
         page.locator("#actions button", has_text="签收").click()
         wait_for(lambda: status(case) == "accepted", what="accept on the server")
         page.wait_for_selector("#case-status:has-text('已签收')")
+        # English beside the Chinese, on the buttons too
+        assert "On site" in page.locator("#actions button", has_text="到场打卡").inner_text()
         shot(page, "2-case-accepted")
 
         # "on site" from ~500 m away: the phone warns before sending, the server records it
@@ -237,6 +239,7 @@ def test_a_patrol_report_reaches_the_operators_queue(
     try:
         login(page, "wang", "/m/report")
         page.wait_for_selector("#where:has-text('A-01')")
+        page.wait_for_selector("#cats .chip-btn svg path")  # the category icons, drawn
         page.select_option("#category", value="06010")
         page.set_input_files(
             "#report-photos",
@@ -282,6 +285,7 @@ def test_positions_are_sent_on_duty_and_stop_off_duty(browser, live_server_url, 
         page.wait_for_selector("#duty-switch")
         assert StaffPosition.objects.filter(staff=live_town.wang).count() == 0
         page.click("#duty-switch")
+        page.wait_for_selector("#toast:has-text('已上岗'):has-text('on duty')")
         wait_for(
             lambda: StaffPosition.objects.filter(staff=live_town.wang).count() >= 3,
             what="three position reports",

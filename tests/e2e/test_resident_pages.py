@@ -15,6 +15,7 @@ from events import services
 from events.media import photos_check
 from events.models import Case, CaseLog
 from tests.e2e.clients import jpeg, reset_rate_limits, taxonomy
+from tests.events.conftest import EMOJI
 from tests.town import centre
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,8 +96,13 @@ def test_a_resident_reports_follows_live_and_rates(
     started = time.monotonic()
     page.goto(live_server_url + "/report")
     expect(page.locator("#place-state")).to_contain_text("已定位", timeout=10000)
+    expect(page.locator("#place-state")).to_contain_text("Located")  # English beside, kept
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
 
+    # every category shows its drawn icon (inline SVG: no emoji font needed)
+    icons = page.locator(".r-cat .r-cat-ico svg[data-icon]")
+    expect(icons).to_have_count(page.locator(".r-cat").count())
+    assert icons.first.bounding_box()["width"] >= 20
     page.get_by_text("暴露垃圾", exact=True).click()
     snapshot = tmp_path / "pile.jpg"
     snapshot.write_bytes(jpeg((90, 120, 60), size=(800, 600)))
@@ -114,6 +120,8 @@ def test_a_resident_reports_follows_live_and_rates(
     shot(page, "report-done")
     print(f"report page: open → case number in {elapsed:.1f} s (automated)")
     assert elapsed < 60, elapsed  # the page itself never stands between a resident and a minute
+    assert page.locator("#done .r-done-ico svg").bounding_box()["width"] >= 40
+    assert not EMOJI.findall(page.content())
 
     case = Case.objects.get(number=number)
     assert case.source == "resident" and case.grid_id == live_town.g1.id
@@ -174,6 +182,11 @@ def test_a_resident_reports_follows_live_and_rates(
     body = page.locator("body").inner_text()
     assert "王" not in body and "13912345678" not in body  # no staff names, no phone
     shot(page, "track-closed")
+    # the three verdicts are drawn faces, not emoji (no emoji font on many phones)
+    for face in page.locator("#t-rate label .r-ico svg").all():
+        assert face.bounding_box()["width"] >= 24
+    expect(page.locator("#t-rate label .r-ico svg")).to_have_count(3)
+    assert not EMOJI.findall(page.content())
 
     page.locator("#t-rate label", has_text="满意").first.click()
     page.locator("#rate-form textarea").fill("处理很快，谢谢")
@@ -200,8 +213,11 @@ def test_without_location_the_resident_types_an_address(
     page = context.new_page()
     page.goto(live_server_url + "/report")
     expect(page.locator("#place-state")).to_contain_text("无法定位", timeout=20000)
+    expect(page.locator("#place-state")).to_contain_text("Location unavailable")
     page.get_by_role("button", name="提交").click()  # nothing chosen yet
-    expect(page.locator('.r-err[data-field="category"]')).to_have_text("请选择问题类型。")
+    expect(page.locator('.r-err[data-field="category"]')).to_have_text(
+        "请选择问题类型。 · Please choose the problem."
+    )
     expect(page.locator('.r-err[data-field="location"]')).to_contain_text("填写地址")
     page.get_by_text("噪声扰民", exact=True).click()
     page.locator("#address").fill("三墩镇兰里路 18 号")

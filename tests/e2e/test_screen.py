@@ -15,6 +15,7 @@ from django.utils import timezone
 from cockpit.demo.history import cases_generate
 from cockpit.screen.indices import indices_trend
 from tests.e2e.clients import login, taxonomy
+from tests.events.conftest import EMOJI
 from tests.town import centre
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,6 +128,11 @@ def test_the_wall_shows_a_new_case_live_and_drills_into_a_grid(screen, live_serv
         raise AssertionError(f"no drill-down: {debug} {page.problems} {box} {point}")
     assert "A-02" in heading.inner_text()
     assert "在岗人员" in page.locator("#drill").inner_text()
+    # A-02's leader, off duty, with a hollow dot drawn in CSS (no emoji font on the wall)
+    dot = page.locator("#drill li", has_text="刘网格长").locator(".duty:not(.on)")
+    assert dot.bounding_box()["width"] > 4
+    assert not EMOJI.findall(page.locator("#drill").inner_html())
+    page.locator("#drill").screenshot(path=str(ARTIFACTS / "screen-drill.png"))
 
     # The case card from the ticker, with its timeline.
     page.locator(f'#ticker li[data-case="{case_id}"]').click()

@@ -2,6 +2,7 @@
 clients for the small town's actors, webhook keys, and a relaxed resident rate limit."""
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -20,6 +21,11 @@ def photo(name="photo.jpg", size=(64, 48), fmt="JPEG", content_type="image/jpeg"
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, jpeg_bytes(size, fmt=fmt), content_type=content_type)
+
+
+# Emoji (and the dingbats block, where ✅ lives): a phone or headless browser without an emoji
+# font shows them as empty boxes, so the residents' pages draw their icons as inline SVG.
+EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2705\ufe0f]")
 
 
 # A point inside grid G1 (A-01) of the small town, and one far outside the town.

@@ -11,10 +11,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from events.models import Attachment, Case, CaseLog
+from events.models import Attachment, Case, CaseLog, Category
 from grids.coords import wgs84_to_gcj02
 from tests.e2e.clients import reset_rate_limits
-from tests.events.conftest import IN_G1, OUTSIDE, media_files, photo
+from tests.events.conftest import EMOJI, IN_G1, OUTSIDE, media_files, photo
 
 
 def post(client, data, **kwargs):
@@ -281,7 +281,7 @@ def test_the_resident_category_list_is_the_short_list_with_icons(town, categorie
     assert r.status_code == 200
     names = [c["name"] for c in r.json()]
     assert "暴露垃圾" in names and "机动车乱停放" in names and len(names) <= 15
-    assert all(c["icon"] for c in r.json())
+    assert all(c["icon"] in Category.Icon.values for c in r.json())
 
 
 def test_the_report_page_opens_with_the_category_picker(town, categories, client):
@@ -289,6 +289,24 @@ def test_the_report_page_opens_with_the_category_picker(town, categories, client
     assert r.status_code == 200
     html = r.content.decode()
     assert 'name="category" value="06010"' in html and "随手拍" in html
+    # icons are drawn (inline SVG), not emoji a phone without an emoji font shows as boxes
+    assert '<svg class="cat-svg" data-icon="trash"' in html and "🗑" not in html
+    for name in ("camera", "album", "pin", "done"):  # photo buttons, the place, the thank-you
+        assert f'<svg class="icon" data-icon="{name}"' in html
+    assert not EMOJI.findall(html)
+
+
+def test_the_tracking_page_draws_its_rating_faces_and_shows_no_emoji(town, categories, api):
+    client = api()
+    tracking_url = post(client, good(address="兰里路 18 号")).json()["tracking_url"]
+    html = client.get(tracking_url).content.decode()
+    start = html.index('<form id="rate-form">')
+    rate = html[start : html.index("</form>", start)]
+    for value in ("satisfied", "basic", "unsatisfied"):
+        choice = re.search(f'value="{value}">(.*?)</label>', rate).group(1)
+        assert f'<svg class="icon" data-icon="face-{value}"' in choice, choice
+    assert '<svg class="icon" data-icon="pin"' in html and "兰里路 18 号" in html
+    assert not EMOJI.findall(html)
 
 
 def test_a_body_larger_than_three_full_photos_is_refused_unread(town, categories, api, media_root):

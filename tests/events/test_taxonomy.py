@@ -2,6 +2,7 @@
 30428.2 4-digit codes as aliases, the town's own scenes, and for every category a default grade
 and a deadline for every step. Loading is idempotent and never overwrites what admins tuned."""
 
+import importlib
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from events import services, taxonomy_data
 from events.deadlines import policy_for
 from events.models import CalendarDay, Category, DeadlinePolicy
 from events.taxonomy import taxonomy_load
+from events.templatetags.category_icons import PATHS, category_icon
 
 # The town's own scenes (issue 3) → where the shipped taxonomy puts each one.
 TOWN_SCENES = {
@@ -109,13 +111,36 @@ def test_machine_types_map_to_existing_categories(categories):
 def test_the_resident_list_is_short_and_every_entry_has_an_icon(categories):
     short = Category.objects.filter(resident_visible=True)
     assert 8 <= short.count() <= 15
-    assert all(c.icon for c in short)
+    assert all(c.icon in Category.Icon.values for c in short)
     assert short.filter(code="L0099").exists()  # "其他" for what fits nowhere
+
+
+def test_every_icon_name_is_drawn_and_an_unknown_one_gets_the_generic_icon():
+    assert set(PATHS) == set(Category.Icon.values)
+    assert 'data-icon="car"' in category_icon("car") and "<path" in category_icon("car")
+    for unknown in ("", "🚗", "unicorn"):
+        assert category_icon(unknown) == category_icon("") and "<circle" in category_icon("")
+
+
+def test_the_migration_turns_the_shipped_emoji_into_names(categories):
+    from django.apps import apps
+
+    migration = importlib.import_module("events.migrations.0008_category_icon_names")
+    garbage = Category.objects.get(kind="matter", code="06010")
+    hazard = Category.objects.get(kind="scene", code="L0008")
+    Category.objects.filter(id=garbage.id).update(icon="🗑️")
+    Category.objects.filter(id=hazard.id).update(icon="⚠")
+    Category.objects.filter(kind="matter", code="09009").update(icon="🦄")
+    migration.to_names(apps, None)
+    icons = dict(Category.objects.filter(icon__gt="").values_list("code", "icon"))
+    assert icons["06010"] == "trash" and icons["L0008"] == "hazard"
+    assert "09009" not in icons  # no name for it: blank, the generic icon
+    assert set(icons.values()) <= set(Category.Icon.values)
 
 
 def test_loading_again_changes_nothing_and_keeps_what_admins_tuned(categories):
     garbage = Category.objects.get(kind="matter", code="06010")
-    garbage.default_grade, garbage.icon = 2, "X"
+    garbage.default_grade, garbage.icon = 2, "box"
     garbage.save()
     policy = DeadlinePolicy.objects.get(category=garbage, step="resolve", grade__isnull=True)
     policy.amount = 9
@@ -134,11 +159,11 @@ def test_loading_again_changes_nothing_and_keeps_what_admins_tuned(categories):
     )
     garbage.refresh_from_db()
     policy.refresh_from_db()
-    assert (garbage.default_grade, garbage.icon, policy.amount) == (2, "X", 9)
+    assert (garbage.default_grade, garbage.icon, policy.amount) == (2, "box", 9)
     taxonomy_load(overwrite=True)
     garbage.refresh_from_db()
     policy.refresh_from_db()
-    assert (garbage.default_grade, garbage.icon, policy.amount) == (3, "🗑️", 4)
+    assert (garbage.default_grade, garbage.icon, policy.amount) == (3, "trash", 4)
 
 
 def test_the_load_taxonomy_command_runs(categories):
