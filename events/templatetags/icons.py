@@ -2,8 +2,9 @@
 
 The residents' pages (随手拍, tracking, the owner's self-check) draw their icons here rather than
 with emoji, which a phone or headless browser without an emoji font shows as empty boxes. Same
-drawing rules as {% category_icon %} and the field app's ICON map (static/field/app.js): a
-24×24 stroke drawing in ``currentColor``, so size and colour come from the surrounding CSS.
+drawing rules as {% category_icon %}: a 24×24 stroke drawing in ``currentColor``, so size and
+colour come from the surrounding CSS. The field app draws the same ones in JS: its page embeds
+PATHS ({% icon_paths %}) and static/field/app.js wraps them, so each drawing exists once.
 Safetycode's templates load it too, as they load ``bilingual``.
 """
 
@@ -22,6 +23,11 @@ PATHS = {
     "face-satisfied": '<circle cx="12" cy="12" r="9"/><path d="M9 9.5h.01M15 9.5h.01M8 13.5a4 4 0 0 0 8 0"/>',
     "face-basic": '<circle cx="12" cy="12" r="9"/><path d="M9 9.5h.01M15 9.5h.01M8.5 14.5q3.5 2.5 7 0"/>',
     "face-unsatisfied": '<circle cx="12" cy="12" r="9"/><path d="M9 9.5h.01M15 9.5h.01M8 17a4.5 4.5 0 0 1 8 0"/>',
+    # The field app's (static/field/app.js): accept, call for help, nothing to do, offline.
+    "hand": '<path d="M7 11V6a1.5 1.5 0 0 1 3 0v4M10 10V4.5a1.5 1.5 0 0 1 3 0V10M13 10V5.5a1.5 1.5 0 0 1 3 0V12M16 9.5a1.5 1.5 0 0 1 3 0V14a7 7 0 0 1-7 7h-1a6 6 0 0 1-5-2.7L3.5 14a1.5 1.5 0 0 1 2.5-1.7L7 14"/>',
+    "call": '<path d="M3 10v4h4l6 4V6L7 10z"/><path d="M16 9a4 4 0 0 1 0 6M19 6.5a8 8 0 0 1 0 11"/>',
+    "stop": '<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>',
+    "cloud": '<path d="M7 18a4.5 4.5 0 0 1-.5-9A6 6 0 0 1 18 8.5 4.5 4.5 0 0 1 17.5 18z"/><path d="M4 4l16 16"/>',
 }
 
 
@@ -42,3 +48,9 @@ def svg(paths: str, *, css: str, name: str) -> SafeString:
 def icon(name: str, css: str = "icon") -> SafeString:
     # An unknown name is a typo in a template: fail loudly (the page tests render every one).
     return svg(PATHS[name], css=css, name=name)
+
+
+@register.simple_tag
+def icon_paths() -> dict:
+    """Every drawing by name, for a page whose JS draws icons (the field app): json_script it."""
+    return PATHS

@@ -36,17 +36,14 @@ const HANDLER_ACTIONS = {
 };
 
 
-// Icons drawn inline (phones without an emoji font still show them).
+// Icons drawn inline (phones without an emoji font still show them): the drawings are the
+// residents' pages' (events/templatetags/icons.py), embedded in the page as #icons.
 const svg = (d, cls = "i") => `<svg class="${cls}" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${d}</svg>`;
-const ICON = {
-  pin: svg('<path d="M12 21s-7-6.2-7-11.5A7 7 0 0 1 19 9.5C19 14.8 12 21 12 21z"/><circle cx="12" cy="9.5" r="2.5"/>'),
-  camera: svg('<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/>'),
-  hand: svg('<path d="M7 11V6a1.5 1.5 0 0 1 3 0v4M10 10V4.5a1.5 1.5 0 0 1 3 0V10M13 10V5.5a1.5 1.5 0 0 1 3 0V12M16 9.5a1.5 1.5 0 0 1 3 0V14a7 7 0 0 1-7 7h-1a6 6 0 0 1-5-2.7L3.5 14a1.5 1.5 0 0 1 2.5-1.7L7 14"/>'),
-  call: svg('<path d="M3 10v4h4l6 4V6L7 10z"/><path d="M16 9a4 4 0 0 1 0 6M19 6.5a8 8 0 0 1 0 11"/>'),
-  stop: svg('<circle cx="12" cy="12" r="9"/><path d="M5.6 5.6l12.8 12.8"/>', "i big"),
-  cloud: svg('<path d="M7 18a4.5 4.5 0 0 1-.5-9A6 6 0 0 1 18 8.5 4.5 4.5 0 0 1 17.5 18z"/><path d="M4 4l16 16"/>', "i big"),
-  done: svg('<circle cx="12" cy="12" r="9"/><path d="M8 12.5l2.5 2.5L16 9.5"/>', "i big"),
-};
+const PATHS = JSON.parse($("#icons")?.textContent || "{}");
+const ICON = Object.fromEntries(
+  [["pin"], ["camera"], ["hand"], ["call"], ["stop", "i big"], ["cloud", "i big"], ["done", "i big"]]
+    .map(([name, cls]) => [name, svg(PATHS[name] || "", cls)]),
+);
 // Category icons by name, the same drawings as the residents' pages (events/templatetags/
 // category_icons.py, embedded in the page); "" is the generic one for a blank or unknown name.
 const CATEGORY_ICONS = JSON.parse($("#category-icons")?.textContent || "{}");

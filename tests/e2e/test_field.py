@@ -375,6 +375,8 @@ def test_a_worker_cannot_open_another_grids_case_by_url(browser, live_server_url
             f"history.pushState({{}}, '', '/m/cases/{other.id}/'); dispatchEvent(new PopStateEvent('popstate'))"
         )
         page.wait_for_selector("#forbidden:has-text('无权查看')")
+        # its icon drawn from the page's embedded drawings (events/templatetags/icons.py)
+        assert page.locator("#forbidden .empty-ico svg circle").count() == 1
     finally:
         context.close()
 
