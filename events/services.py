@@ -836,20 +836,12 @@ def action_done(case_id: int, client_action_id: str) -> CaseLog | None:
 
 @transaction.atomic
 def case_transition(
-    *,
-    case_id: int,
-    action: str,
-    actor=None,
-    actor_label: str = "",
-    note: str = "",
-    location=None,
-    data: dict | None = None,
-    client_action_id: str | None = None,
-    updates: dict | None = None,
-    photos: list[CheckedPhoto] | None = None,
+    *, case_id: int, action: str, client_action_id: str | None = None, **step
 ) -> CaseLog:
     """Move a case along its lifecycle. An illegal move is refused with a clear error; a
     repeated client_action_id (an offline phone sending again) returns the first entry.
+    ``step``: who, what and where — actor, actor_label, note, location, data, updates, photos
+    (the keywords of _transition_locked, which does the move).
 
     A dispatch sets the acceptance, arrival and resolution deadlines (unless ``updates`` brings
     its own): acceptance and arrival count anew from every dispatch, the resolution deadline
@@ -869,17 +861,7 @@ def case_transition(
         if done is not None:
             return done
     return _transition_locked(
-        case,
-        transition,
-        action=action,
-        actor=actor,
-        actor_label=actor_label,
-        note=note,
-        location=location,
-        data=data,
-        client_action_id=client_action_id,
-        updates=updates,
-        photos=photos,
+        case, transition, action=action, client_action_id=client_action_id, **step
     )
 
 
