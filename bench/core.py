@@ -235,10 +235,11 @@ class Context:
     def _cases_clear(self) -> None:
         from django.db import connection
 
-        from events.models import Case
+        from events.models import Case, CaseLog
 
+        # The log has no constraint to its case (events.guards): CASCADE alone would keep it.
         with connection.cursor() as cur:
-            cur.execute(f'TRUNCATE "{Case._meta.db_table}" CASCADE')
+            cur.execute(f'TRUNCATE "{Case._meta.db_table}", "{CaseLog._meta.db_table}" CASCADE')
 
     def _fixtures(self) -> None:
         from django.db import connection
