@@ -6,6 +6,7 @@ item and keeps the good ones; nothing is half-written."""
 import base64
 
 import pytest
+from django.db import transaction
 
 from accounts.models import SourceKey
 from accounts.services import source_key_revoke
@@ -499,3 +500,53 @@ def test_an_automatic_answer_on_report_reaches_residents_and_every_item_of_a_bat
         assert list(case.log.filter(action="reply").values_list("note", flat=True)) == [
             f"{case.number} 已收到，我们会尽快处理。"
         ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_racing_another_with_the_same_ids_waits_and_answers_with_its_cases(categories):
+    """Batch A is written but not yet committed when batch B (two of A's ids and a new one)
+    arrives: B's write waits on the unique index for A, then falls back to item by item and
+    answers A's ids with A's cases, creating only its own."""
+    import threading
+
+    from events import services
+    from events.intake import intake_parse
+    from tests.town import build_small_town
+
+    build_small_town()
+
+    def items(ids):
+        return [
+            intake_parse(
+                source="iot",
+                item={"event_id": i, "sensor_id": "S-1", "alarm_type": "smoke",
+                      "lng": IN_G1[0], "lat": IN_G1[1]},
+            )
+            for i in ids
+        ]  # fmt: skip
+
+    answered: dict = {}
+
+    def batch_b():
+        from django.db import connection as conn
+
+        try:
+            answered["b"] = services.case_report_many(items=items(["R-2", "R-3", "R-4"]))
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            answered["b"] = exc
+        finally:
+            conn.close()
+
+    with transaction.atomic():
+        a = services.case_report_many(items=items(["R-1", "R-2", "R-3"]))
+        b = threading.Thread(target=batch_b)
+        b.start()
+        b.join(1.0)
+        assert b.is_alive()  # waiting for A's ids, not answering without them
+    b.join(10)
+    results = answered["b"]
+    assert not isinstance(results, Exception), results
+    assert [r.created for r in results] == [False, False, True]
+    assert [r.case.number for r in results[:2]] == [r.case.number for r in a[1:]]
+    assert Case.objects.filter(external_id__startswith="R-").count() == 4
+    assert CaseLog.objects.filter(case__external_id__startswith="R-").count() == 4
