@@ -172,3 +172,23 @@ def test_the_api_answers_in_english_when_asked(li, town):
 
 def test_only_staff_with_a_scope_may_locate(town):
     assert locate(APIClient(), EDGE_X, MID_Y).status_code in (401, 403)
+
+
+def test_the_locate_probe_reads_grid_polygons_only(town):
+    """The GiST it uses holds grid polygons only (migration grids 0004: Django 5.2 dropped the
+    condition): the town, area and squad polygons that also cover the point are never fetched
+    and thrown away by kind."""
+    from django.db import connection, transaction
+
+    from grids import selectors
+
+    x, y = X0 + STEP / 2, Y0 - STEP / 2
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF) " + selectors._LOCATE_SQL, ["grid", x, y, 4326]
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "node_grid_boundary_gist" in plan, plan
+    assert "kind" not in plan.split("node_grid_boundary_gist", 1)[1], plan  # no kind filter
+    assert grid_locate(point=Point(x, y, srid=4326)) == town.g1
