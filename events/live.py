@@ -121,14 +121,15 @@ def _node_groups(path: str) -> tuple[str, ...]:
     return found
 
 
-def groups_for(entry: CaseLog) -> list[str]:
+def groups_for(entry: CaseLog, *, case_group: bool = True) -> list[str]:
     case = entry.case
     groups = list(_node_groups(case.node_path))
     people = {case.handler_id} if case.handler_id else set()
     # A dispatch to a plan's units or an escalation names the people it concerns.
     people.update(i for i in (entry.data or {}).get("notify", []) if isinstance(i, int))
     groups += [f"dispatch.staff.{i}" for i in sorted(people)]
-    groups.append(f"events.case.{case.id}")
+    if case_group:
+        groups.append(f"events.case.{case.id}")
     return groups
 
 
@@ -374,10 +375,15 @@ def push_entries(entry_ids: list[int]) -> None:
 
 
 def push_entries_built(entries: list[CaseLog]) -> None:
-    """Push entries as their writer built them (a batch of new reports, nothing changed after)."""
+    """Push entries as their writer built them (a batch of new reports, nothing changed after).
+
+    Not to the case's own group (events.case.<id>): nobody can be in it yet. Its sockets join
+    only after finding the committed case, then read every entry after their last seq (the
+    report's included) from the database; asking Redis for a hundred new, empty groups cost a
+    webhook batch more than the rest of its push."""
     try:
         lang = get_language()
-        publish([(groups_for(e), entry_payload(e, lang)) for e in entries])
+        publish([(groups_for(e, case_group=False), entry_payload(e, lang)) for e in entries])
     except Exception:
         log.warning(
             "live push of %d log entries failed; clients will catch up", len(entries), exc_info=True
