@@ -189,6 +189,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch.escalate_overdue": {"task": "dispatch.tasks.escalate_overdue", "schedule": 60.0},
     # Folds past days' rollup counter slots into one row per key (cockpit.screen.rollups).
     "cockpit.rollups_compact": {"task": "cockpit.rollups_compact", "schedule": 3600.0},
+    # Moves new cases' counts from their queue into the counters (readers do it too, first).
+    "cockpit.rollups_settle": {"task": "cockpit.rollups_settle", "schedule": 10.0},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 

@@ -22,7 +22,7 @@ from cockpit.models import (
     IndexValue,
 )
 from cockpit.screen.indices import GRADE_WEIGHT, indices_store
-from cockpit.screen.rollups import NOT_COUNTED
+from cockpit.screen.rollups import NOT_COUNTED, rollups_settle
 from cockpit.screen.selectors import TZ, day_bounds
 
 RISKY_GRIDS = 10
@@ -142,6 +142,7 @@ def consultation_build(*, day: date | None = None, at: datetime | None = None) -
     """Build (or rebuild) the consultation of ``day`` (default: yesterday), measured at ``at``."""
     day = day or (timezone.localdate() - timedelta(days=1))
     at = at or timezone.now()
+    rollups_settle()  # the counters below and the indices', with every case so far
     _start, end = day_bounds(day)
     measured = min(at, end)
     current = indices_store(day=day, at=measured)

@@ -21,7 +21,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from cockpit.models import CaseDaily, CaseOpen, IndexDefinition, IndexValue
-from cockpit.screen.rollups import NOT_COUNTED
+from cockpit.screen.rollups import NOT_COUNTED, rollups_settle
 
 TZ = ZoneInfo("Asia/Shanghai")
 GRADE_WEIGHT = {1: 3, 2: 2, 3: 1}
@@ -110,6 +110,7 @@ def _per_key(rows, classifier: Classifier, codes: dict[int, str]) -> dict[str, d
 
 
 def _day_rows(day_from: date, day_to: date, path: str | None):
+    rollups_settle()
     return (
         CaseDaily.objects.filter(_path_q(path), day__gte=day_from, day__lte=day_to)
         .exclude(status__in=NOT_COUNTED)

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.selectors import user_can, user_scope_path
 from cockpit.errors import ApplicationError
 from cockpit.models import CaseDaily, CaseDayGrid, CaseOpen
-from cockpit.screen.rollups import NOT_COUNTED
+from cockpit.screen.rollups import NOT_COUNTED, rollups_settle
 
 TZ = ZoneInfo("Asia/Shanghai")
 LIVE_LAYER_HOURS = 72
@@ -94,6 +94,7 @@ def _rate(rows) -> dict:
 def summary(*, user) -> dict:
     """Today's panels: by source, category and status; overdue now; closure rate and median
     time-to-close today and over 7 days."""
+    rollups_settle()  # the counters, with every case committed so far
     path = screen_path(user=user)
     now = timezone.now()
     today = timezone.localdate()
@@ -194,6 +195,7 @@ def grid_levels(*, user) -> dict[int, str]:
 
 def grids_state(*, user) -> dict:
     """Per grid: risk level, open and overdue cases, cases in the last 7 days (the map layer)."""
+    rollups_settle()
     path = screen_path(user=user)
     now = timezone.now()
     levels = grid_levels(user=user)
@@ -331,6 +333,7 @@ def heat(*, user) -> dict:
     """Cases of the last 7 days per 200 m cell, as weighted points (MapLibre heatmap layer)."""
     from cockpit.screen.rollups import HEAT_CELL_DEG
 
+    rollups_settle()
     path = screen_path(user=user)
     since = timezone.localdate() - timedelta(days=HEAT_DAYS - 1)
     with connection.cursor() as cursor:
@@ -388,6 +391,7 @@ def grid_detail(*, user, grid_id: int) -> dict:
     from accounts.models import User
     from grids.models import LatestPosition, Node
 
+    rollups_settle()
     path = screen_path(user=user)
     grid = (
         Node.objects.filter(id=grid_id, kind=Node.Kind.GRID, path__startswith=path)

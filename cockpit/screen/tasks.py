@@ -1,6 +1,7 @@
 """Beat tasks: the 08:00 daily consultation (schedule in django_celery_beat, made by migration
-cockpit 0002; the time is edited in the admin under Periodic tasks → Crontabs) and the hourly
-fold of past days' rollup counter slots (settings.CELERY_BEAT_SCHEDULE)."""
+cockpit 0002; the time is edited in the admin under Periodic tasks → Crontabs), the hourly
+fold of past days' rollup counter slots and the settling of new cases' counts every few seconds
+(settings.CELERY_BEAT_SCHEDULE)."""
 
 from celery import shared_task
 
@@ -11,6 +12,13 @@ def consultation_build_task() -> str:
 
     record = consultation_build()
     return record.day.isoformat()
+
+
+@shared_task(name="cockpit.rollups_settle")
+def rollups_settle_task() -> int:
+    from cockpit.screen.rollups import rollups_settle
+
+    return rollups_settle()
 
 
 @shared_task(name="cockpit.rollups_compact")

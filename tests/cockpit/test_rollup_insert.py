@@ -1,11 +1,11 @@
 """The INSERT side of the rollups, set-based (cockpit_case_rollup_insert, a statement trigger with
-the inserted rows as a transition table): a bulk insert of mixed cases leaves every rollup table
-equal to a rebuild from scratch, a single insert still counts, a paused session counts nothing,
-two batches on the same rollup keys at once neither wait for each other (counter slots) nor, with
-every slot taken, deadlock; and folding the slots changes no count."""
+the inserted rows as a transition table, its counts queued until rollups_settle): a bulk insert
+of mixed cases leaves every rollup table, once settled, equal to a rebuild from scratch, a single
+insert still counts, a paused session counts nothing, a batch never waits on counter rows (not
+even with every slot and its rows held), two batches on the same keys do not wait for each
+other; and folding the slots changes no count."""
 
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +20,10 @@ from cockpit.screen.rollups import (
     SLOTS,
     rollups_compact,
     rollups_rebuild,
+    rollups_settle,
     trigger_set,
 )
-from cockpit.screen.tasks import rollups_compact_task
+from cockpit.screen.tasks import rollups_compact_task, rollups_settle_task
 from events.models import Case
 from tests.town import centre
 
@@ -40,8 +41,10 @@ BASE = datetime(2026, 11, 20, 15, 59, 59, tzinfo=UTC)
 
 
 def tables() -> dict:
-    """The five rollup tables in a stable order: every count (zero counts included: an insert
-    must not leave any) and every row of the other two."""
+    """The five rollup tables in a stable order, as a reader sees them (new cases' counts
+    settled first): every count (zero counts included: an insert must not leave any) and every
+    row of the other two."""
+    rollups_settle()
     out = {}
     with connection.cursor() as cursor:
         for table, columns in TABLES.items():
@@ -180,102 +183,58 @@ def test_a_paused_session_bulk_insert_changes_nothing(town, categories):
     assert sum(row[-1] for row in tables()["cockpit_casedaily"]) == 130
 
 
-def waiting_on_a_lock(pids) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND wait_event_type = 'Lock'",
-            [list(pids)],
-        )
-        return cursor.fetchone()[0] == len(pids)
-
-
-def until(condition, seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_bulk_inserts_on_the_same_rollup_rows_do_not_deadlock(town, categories):
-    """With every counter slot taken, two batches share slot 0's rows: two batches of 100 on the
-    same rollup keys, one sending its rows in the reverse order of the other, in two
-    transactions open at once. A third transaction holds every slot and the casedaily row of the
-    first batch's first case until both batches wait, so their upserts run truly side by side:
-    the row trigger took its locks in row order, the two batches then each held a key the other
-    wanted and PostgreSQL aborted one (deadlock, 40P01). Ordered upserts wait for each other
-    instead, and both commit. The database is flushed after the test (transaction=True)."""
+def test_a_batch_never_waits_on_counter_rows_and_settling_counts_it(town, categories):
+    """A third transaction holds every counter slot and the casedaily row of the batch's first
+    key. Before the queue, a batch upserted that row and waited (or, two batches in opposite
+    orders, deadlocked: 40P01). Now it appends to cockpit_casedelta and commits within a 5 s
+    statement timeout; a settle, once the holder lets go, counts it exactly (equal to a rebuild).
+    The database is flushed after the test (transaction=True)."""
     (first,) = cases(town, categories, 1)
     Case.objects.bulk_create([first, *cases(town, categories, 50, seed=500)])  # committed rows
+    rollups_settle()  # their counter rows exist, slot 0
     batches = [cases(town, categories, 100), cases(town, categories, 100)]
     batches[1].reverse()
-    pids: dict[str, int] = {}
-    inserted: list[int] = []
+    locked, unblock = threading.Event(), threading.Event()
     errors: list[BaseException] = []
-    locked, unblock, release = threading.Event(), threading.Event(), threading.Event()
 
-    def in_transaction(name: str, work) -> None:
+    def block() -> None:
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_backend_pid()")
-                    pids[name] = cursor.fetchone()[0]
-                work()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, k) FROM generate_series(0, %s) k",
+                    [SLOT_LOCK_CLASS, SLOTS - 1],
+                )
+                cursor.execute(
+                    "SELECT 1 FROM cockpit_casedaily d JOIN events_case c"
+                    " ON d.day = cockpit_day(c.reported_at) AND d.node_path = c.node_path"
+                    " AND d.source = c.source AND d.category_id = c.category_id"
+                    " AND d.status = c.status AND d.grade = c.grade"
+                    " WHERE c.id = %s FOR UPDATE OF d",
+                    [first.id],
+                )
+                assert cursor.fetchone()
+                locked.set()
+                unblock.wait(timeout=30)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
         finally:
+            locked.set()
             connection.close()
 
-    def block() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, k) FROM generate_series(0, %s) k",
-                [SLOT_LOCK_CLASS, SLOTS - 1],
-            )
-            cursor.execute(
-                "SELECT 1 FROM cockpit_casedaily d JOIN events_case c"
-                " ON d.day = cockpit_day(c.reported_at) AND d.node_path = c.node_path"
-                " AND d.source = c.source AND d.category_id = c.category_id"
-                " AND d.status = c.status AND d.grade = c.grade"
-                " WHERE c.id = %s FOR UPDATE OF d",
-                [first.id],
-            )
-            assert cursor.fetchone()
-        locked.set()
-        unblock.wait(timeout=30)
-
-    def insert(k: int) -> None:
-        Case.objects.bulk_create(batches[k])  # one INSERT of 100 rows
-        inserted.append(k)
-        release.wait(timeout=30)  # hold the locks until the other batch waits on them
-
-    blocker = threading.Thread(target=in_transaction, args=("blocker", block))
+    blocker = threading.Thread(target=block)
     blocker.start()
-    threads = [blocker]
     try:
-        assert locked.wait(timeout=15), errors
-        for k in (0, 1):
-            threads.append(threading.Thread(target=in_transaction, args=(k, lambda k=k: insert(k))))
-            threads[-1].start()
-        both_blocked = until(lambda: len(pids) == 3 and waiting_on_a_lock([pids[0], pids[1]]))
-        unblock.set()
-        # One batch goes through and holds its locks; the other waits for its commit.
-        one_waits = until(
-            lambda: (
-                bool(errors) or (len(inserted) == 1 and waiting_on_a_lock([pids[1 - inserted[0]]]))
-            )
-        )
+        assert locked.wait(timeout=15) and not errors, errors
+        for batch in batches:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = '5s'")
+                Case.objects.bulk_create(batch)  # one INSERT of 100 rows
+        inserted_while_held = blocker.is_alive()
     finally:
         unblock.set()
-        release.set()
-        for t in threads:
-            t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
-    assert both_blocked and one_waits, "the two batches did not run side by side"
-    assert sorted(inserted) == [0, 1]
+        blocker.join(timeout=30)
+    assert errors == [] and inserted_while_held
     kept = assert_equals_rebuild()
     assert sum(row[-1] for row in kept["cockpit_casedaily"]) == 251
 
@@ -286,19 +245,21 @@ def test_concurrent_batches_on_the_same_keys_do_not_wait_and_folding_keeps_every
 ):
     """Batch A inserts 100 cases and keeps its transaction open; batch B, on the same rollup
     keys, must commit meanwhile (before counter slots it queued on A's counter rows until A
-    committed: here it would hit the 5 s statement timeout). The counts are then spread over
-    two slots and still equal a rebuild; folding the slots (rollups_compact) leaves one row per
+    committed: here it would hit the 5 s statement timeout). A settle while another transaction
+    holds slot 0 counts both into slot 1, transitions then count into slot 0: the counts, spread
+    over two slots, still equal a rebuild; folding the slots (rollups_compact) leaves one row per
     key and every count as it was."""
     (first,) = cases(town, categories, 1)
-    first.save()  # slot 0 rows exist before either batch
+    first.save()
+    rollups_settle()  # slot 0 rows exist before either batch
     batches = [cases(town, categories, 100), cases(town, categories, 100)]
     held, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def batch_a() -> None:
+    def in_transaction(work) -> None:
         try:
             with transaction.atomic():
-                Case.objects.bulk_create(batches[0])
+                work()
                 held.set()
                 release.wait(timeout=30)
         except BaseException as exc:
@@ -307,7 +268,13 @@ def test_concurrent_batches_on_the_same_keys_do_not_wait_and_folding_keeps_every
             held.set()
             connection.close()
 
-    a = threading.Thread(target=batch_a)
+    def slot_zero() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [SLOT_LOCK_CLASS])
+
+    a = threading.Thread(
+        target=in_transaction, args=(lambda: Case.objects.bulk_create(batches[0]),)
+    )
     a.start()
     try:
         assert held.wait(timeout=15)
@@ -319,6 +286,17 @@ def test_concurrent_batches_on_the_same_keys_do_not_wait_and_folding_keeps_every
         release.set()
         a.join(timeout=30)
     assert errors == [] and b_done_while_a_open
+    held.clear()
+    release.clear()
+    holder = threading.Thread(target=in_transaction, args=(slot_zero,))
+    holder.start()
+    try:
+        assert held.wait(timeout=15)
+        assert rollups_settle() == 200  # into slot 1: slot 0 is held
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert errors == []
     assert slots_used() == {0, 1} and slots_used("cockpit_heatcell") == {0, 1}
     assert sum(row[-1] for row in tables()["cockpit_casedaily"]) == 201
     # Move some cases to another status: keys of one case drop to zero (a fold removes them).
@@ -343,3 +321,18 @@ def test_concurrent_batches_on_the_same_keys_do_not_wait_and_folding_keeps_every
     assert rollups_compact(before=BASE.date() + timedelta(days=30)) == 0  # nothing left to fold
     rollups_rebuild()
     assert tables() == kept
+
+
+def test_new_cases_wait_in_the_queue_until_a_reader_or_the_beat_task_settles_them(town, categories):
+    Case.objects.bulk_create(cases(town, categories, 100))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), coalesce(sum(n), 0) FROM cockpit_casedelta")
+        assert cursor.fetchone() == (100, 100)
+        cursor.execute("SELECT count(*) FROM cockpit_casedaily")
+        assert cursor.fetchone()[0] == 0
+    beat = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert beat["cockpit.rollups_settle"] <= 30  # seconds
+    assert rollups_settle_task.apply().get() == 100
+    assert rollups_settle() == 0  # nothing twice
+    assert sum(row[-1] for row in tables()["cockpit_casedaily"]) == 100
+    assert_equals_rebuild()
