@@ -20,6 +20,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from accounts.models import Session, User
+from cockpit.prepared import prepared_execute
 
 # The session store whose request's user Django's auth is resolving now (set by
 # accounts.middleware.AuthenticationMiddleware around auth.get_user).
@@ -37,11 +38,14 @@ def user_columns(alias: str) -> str:
 
 
 # The primary key serves it; an expired row reads as no session, as in Django's store.
+# Prepared once per connection (cockpit.prepared): planning the join cost ~0.3 ms a request,
+# running it 0.04 ms.
 _LOAD_SQL = (
     f'SELECT s.session_data, {user_columns("u.")} FROM "{Session._meta.db_table}" s'
     f' LEFT JOIN "{User._meta.db_table}" u ON u."{User._meta.pk.column}" = s.user_id'
-    " WHERE s.session_key = %s AND s.expire_date > %s"
+    " WHERE s.session_key = $1 AND s.expire_date > $2"
 )
+_LOAD = "accounts_session_load"
 
 
 class SessionStore(db.SessionStore):
@@ -60,7 +64,13 @@ class SessionStore(db.SessionStore):
     def load(self) -> dict:
         self.loaded_user = None
         with connections[router.db_for_read(self.model)].cursor() as cur:
-            cur.execute(_LOAD_SQL, [self.session_key, timezone.now()])
+            prepared_execute(
+                cur,
+                _LOAD,
+                [self.session_key, timezone.now()],
+                types=["varchar", "timestamptz"],
+                sql=_LOAD_SQL,
+            )
             row = cur.fetchone()
         if row is None:
             self._session_key = None  # as Django's store does: a new key if anything is saved

@@ -13,19 +13,19 @@ and answers, per row in input order: id, number, entry id, grid id, path, code a
 Any column this module does not set takes the model field's default, so a field added to Case
 or CaseLog is written without a change here.
 
-Server-side prepared: the statement is PREPAREd once per database connection, so each report
+Server-side prepared (cockpit.prepared): PREPAREd once per database connection, so each report
 pays for executing it, not for parsing and planning a five-table statement again.
 """
 
 import json
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
 
+from cockpit.prepared import prepared_execute
 from events.models import Case, CaseLog, Category
 from grids.models import Node
 
@@ -199,11 +199,6 @@ def _json_default(value):
     return str(value)  # a lazy translation (a source's label)
 
 
-# Connections (psycopg2's) on which the statement is prepared. A prepared statement lives as
-# long as its session, whatever becomes of the transaction that prepared it.
-_prepared: "weakref.WeakSet" = weakref.WeakSet()
-
-
 _SEQUENCE_SQL = "SELECT pg_get_serial_sequence(%s, 'id')"
 _DEFAULT_SQL = (
     "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a"
@@ -212,20 +207,14 @@ _DEFAULT_SQL = (
 )
 
 
-def _prepare(cursor) -> None:
-    raw = connection.connection
-    if raw in _prepared:
-        return
+def _statement_text(cursor) -> str:
+    """The statement for this database: its sequences and the number column's default."""
     found = []
     for model in (Case, CaseLog):
         cursor.execute(_SEQUENCE_SQL, [_q(model._meta.db_table)])
         found.append(cursor.fetchone()[0])
     cursor.execute(_DEFAULT_SQL, [_q(Case._meta.db_table), _case_fields["number"].column])
-    number_default = cursor.fetchone()[0]
-    cursor.execute(
-        f"PREPARE {STATEMENT} ({', '.join(_PARAM_TYPES)}) AS {_statement(*found, number_default)}"
-    )
-    _prepared.add(raw)
+    return _statement(*found, cursor.fetchone()[0])
 
 
 def _constants_build() -> tuple[list, list[int]]:
@@ -263,9 +252,6 @@ def _constants(now: datetime) -> list:
     return values
 
 
-_EXECUTE = f"EXECUTE {STATEMENT} ({', '.join(['%s'] * len(_PARAM_TYPES))})"
-
-
 def cases_write(rows: list[NewCase], *, now: datetime, town_path: str) -> None:
     """Insert the cases and their first log entries in one statement, in the caller's
     transaction (or as its own, in autocommit); fills in each row's id, number, entry id and
@@ -283,8 +269,7 @@ def cases_write(rows: list[NewCase], *, now: datetime, town_path: str) -> None:
         *_constants(now),
     ]
     with connection.cursor() as cursor:
-        _prepare(cursor)
-        cursor.execute(_EXECUTE, params)
+        prepared_execute(cursor, STATEMENT, params, types=_PARAM_TYPES, sql=_statement_text)
         answered = cursor.fetchall()
     for ord_, case_id, number, entry_id, *place, outside in answered:
         row = rows[ord_]
