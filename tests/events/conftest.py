@@ -3,12 +3,25 @@ clients for the small town's actors, webhook keys, and a relaxed resident rate l
 
 import io
 import re
+import time
 
 import pytest
 from PIL import Image
 from rest_framework.test import APIClient
 
 from tests.town import centre
+
+
+def routed_all(cases, seconds: float = 30.0) -> bool:
+    """Wait until the worker has routed every case of ``cases`` (a queryset). A transactional
+    test that reports ends with this: a routing transaction still running when the test's
+    database is flushed can deadlock with the flush."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not cases.filter(routed_at__isnull=True).exists():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def jpeg_bytes(size=(64, 48), color=(200, 80, 40), fmt="JPEG") -> bytes:

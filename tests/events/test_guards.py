@@ -14,7 +14,7 @@ from django.db.models import ProtectedError
 from events import services
 from events.models import Case, CaseLog, Category
 from grids.models import Node
-from tests.events.conftest import IN_G1
+from tests.events.conftest import IN_G1, routed_all
 
 
 def report(category) -> Case:
@@ -64,7 +64,7 @@ def test_what_no_case_refers_to_can_still_be_deleted(town, categories):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_delete_waits_for_a_report_in_flight_and_then_refuses(
-    live_town, categories, test_database_url
+    live_town, categories, test_database_url, celery_worker
 ):
     spare = Category.objects.create(kind="matter", code="99991", name="备用类别")
     outcome: dict = {}
@@ -96,3 +96,4 @@ def test_a_delete_waits_for_a_report_in_flight_and_then_refuses(
     assert "events_case.category_id" in outcome["error"][1]
     assert Case.objects.get(id=case.id).category_id == spare.id
     assert Category.objects.filter(id=spare.id).exists()
+    assert routed_all(Case.objects.filter(id=case.id))
