@@ -2,10 +2,12 @@
 six safety indices (their definitions, editable in the admin, and the stored daily values), and
 the daily consultation (每日会商) with the orders commanders record against it.
 
-The rollup tables are written only by the PostgreSQL trigger ``cockpit_case_rollup`` (migration
-0002, see docs/indices.md "Rollups"): every INSERT/UPDATE/DELETE on events_case moves its counts
-in the same transaction, so they are exact at every commit. ``cockpit.screen.rollups
-.rollups_rebuild`` recomputes them from scratch after a bulk load that bypassed the trigger.
+The rollup tables are written only by PostgreSQL triggers on events_case (migrations 0002 and
+0010, see docs/indices.md "Rollups"): an UPDATE or DELETE moves its counts in the same
+transaction; an INSERT writes the open-case and closure rows and queues its counts
+(cockpit_casedelta), which ``cockpit.screen.rollups.rollups_settle`` moves into the counting
+tables before every read, so a reader sees every case committed before it asked.
+``rollups_rebuild`` recomputes them from scratch after a bulk load that bypassed the trigger.
 
 The three counting tables (CaseDaily, CaseDayGrid, HeatCell) keep each count in slots: a writer
 adds to the slot it holds for its transaction, so concurrent writers never queue on one counter
