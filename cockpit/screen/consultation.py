@@ -142,7 +142,7 @@ def consultation_build(*, day: date | None = None, at: datetime | None = None) -
     """Build (or rebuild) the consultation of ``day`` (default: yesterday), measured at ``at``."""
     day = day or (timezone.localdate() - timedelta(days=1))
     at = at or timezone.now()
-    rollups_settle()  # the counters below and the indices', with every case so far
+    rollups_settle()  # the counters read below, with every case so far
     _start, end = day_bounds(day)
     measured = min(at, end)
     current = indices_store(day=day, at=measured)

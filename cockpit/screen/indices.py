@@ -110,7 +110,7 @@ def _per_key(rows, classifier: Classifier, codes: dict[int, str]) -> dict[str, d
 
 
 def _day_rows(day_from: date, day_to: date, path: str | None):
-    rollups_settle()
+    """The counts of the days, by category, source and grade (callers settle the queue first)."""
     return (
         CaseDaily.objects.filter(_path_q(path), day__gte=day_from, day__lte=day_to)
         .exclude(status__in=NOT_COUNTED)
@@ -127,6 +127,7 @@ def baselines(*, day: date, path: str | None = None) -> dict[str, float]:
     if found is not None:
         return found
     definitions = definitions_ensure()
+    rollups_settle()
     rows = _day_rows(day - timedelta(days=BASELINE_DAYS), day - timedelta(days=1), path)
     per = _per_key(rows, Classifier.of(definitions), _category_codes())
     found = {d.key: per.get(d.key, {}).get("weighted", 0) / BASELINE_DAYS for d in definitions}
@@ -178,6 +179,7 @@ def indices_compute(
     codes = _category_codes()
     end_of_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=TZ)
     at = at or min(timezone.now(), end_of_day)
+    rollups_settle()
     per = _per_key(_day_rows(day, day, path), classifier, codes)
     open_rows = (
         CaseOpen.objects.filter(_path_q(path))

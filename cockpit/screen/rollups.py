@@ -21,11 +21,11 @@ PostgreSQL allows a transition table only on a single-event trigger, hence two t
 than one statement trigger for everything. TRUNCATE empties the rollups (a third trigger).
 
 Counter slots: the counting tables (casedaily, casedaygrid, heatcell) hold each count in up to
-SLOTS rows, one per slot. A writing transaction (a transition, a settle) takes the first slot nobody else holds
-(``cockpit_rollup_slot``: a transaction-scoped advisory lock per slot) and adds only to that
-slot's rows, so concurrent writers never wait for each other's counter rows; before slots, two
-webhook batches from the same grids queued on the shared rows until the first had committed and
-flushed its WAL, which capped batch intake whatever the cores. With every slot taken a writer
+SLOTS rows, one per slot. A writing transaction (a transition, a settle) takes the first slot
+nobody else holds (``cockpit_rollup_slot``: a transaction-scoped advisory lock per slot) and adds
+only to that slot's rows, so concurrent writers never wait for each other's counter rows;
+before slots, two webhook batches from the same grids queued on the shared rows until the first
+had committed and flushed its WAL, which capped batch intake whatever the cores. With every slot taken a writer
 falls back to slot 0 and waits, in key order as before. A count is the sum of its slots (every
 reader aggregates with Sum); ``rollups_compact`` (hourly) folds the slots of past days back into
 slot 0, so only today's rows multiply, and only by the number of writers that were concurrent.
@@ -138,7 +138,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION cockpit_case_rollup_insert();
 
 # The pending counts of new cases: appended by cockpit_case_rollup_insert, emptied by
 # rollups_settle. A queue, not a table anyone searches: no index, vacuumed often (its rows live
-# for seconds), never read but by the fold's DELETE.
+# for seconds), never read but by the settle's DELETE.
 DELTA_TABLE_SQL = """
 CREATE TABLE IF NOT EXISTS cockpit_casedelta (
   day date NOT NULL,
